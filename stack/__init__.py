@@ -1,0 +1,1 @@
+"""The local stack: real Kafka, Cassandra and S3 (moto) on loopback, started and stopped by `./dev`."""

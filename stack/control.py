@@ -1,0 +1,126 @@
+"""up / down / status of the stack: start what is missing, wait until each service answers, stop by pid."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ingest.connections import Connections
+from stack.cassandra import Cassandra
+from stack.kafka import Kafka
+from stack.s3 import S3
+from stack.service import Service, port_taken
+from stack.settings import StackSettings
+
+SERVICE_TYPES = (Kafka, Cassandra, S3)
+NAMES = tuple(t.name for t in SERVICE_TYPES)
+
+
+class StackError(SystemExit):
+    """A service could not be started; the message says which and shows its log."""
+
+
+def services(settings: StackSettings, names: list[str] | None = None) -> list[Service]:
+    unknown = set(names or ()) - set(NAMES)
+    if unknown:
+        raise StackError(f"unknown service(s) {', '.join(sorted(unknown))}; allowed: {', '.join(NAMES)}")
+    return [t(settings) for t in SERVICE_TYPES if not names or t.name in names]
+
+
+def write_env_file(settings: StackSettings) -> None:
+    """Endpoints of the local services, for clients, tests and `source .stack/env`."""
+    lines = ["# Written by ./dev up: endpoints of the local Sluice stack."]
+    for svc in services(settings):
+        if not svc.is_external():
+            lines += [f"{key}={value}" for key, value in svc.env().items()]
+    settings.env_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.env_file.write_text("\n".join(lines) + "\n")
+
+
+def _wait_ready(svc: Service, timeout: float) -> str:
+    """Poll until the service answers a real request; raise with its log when it dies or times out."""
+    deadline = time.monotonic() + timeout
+    last_error = "no answer yet"
+    while time.monotonic() < deadline:
+        if not svc.is_external() and svc.proc.pid() is None:
+            raise StackError(f"{svc.name} exited during start-up; last lines of {svc.proc.log_file}:\n"
+                             f"{svc.proc.log_tail()}")
+        if svc.is_external() or svc.listening():
+            try:
+                return svc.probe(Connections.from_env())
+            except Exception as exc:  # not ready yet: any client error; retried until the deadline
+                last_error = f"{type(exc).__name__}: {exc}"
+        time.sleep(1.0)
+    tail = "" if svc.is_external() else f"; last lines of {svc.proc.log_file}:\n{svc.proc.log_tail()}"
+    raise StackError(f"{svc.name} did not answer within {timeout:.0f}s ({last_error}){tail}")
+
+
+def up(settings: StackSettings, names: list[str] | None = None) -> None:
+    chosen = services(settings, names)
+    to_start = [s for s in chosen if not s.is_external() and s.proc.pid() is None]
+    for svc in to_start:
+        for var, port in svc.ports().items():
+            if port_taken(settings.host, port):
+                raise StackError(f"{svc.name}: port {settings.host}:{port} is taken by another program; "
+                                 f"stop it or choose another port with {var}=...")
+    began = time.monotonic()
+    with ThreadPoolExecutor(len(chosen)) as pool:
+        list(pool.map(lambda s: s.prepare(), to_start))  # jar resolution of Kafka and Cassandra overlaps
+    write_env_file(settings)
+    for svc in to_start:
+        svc.proc.start(svc.argv(), cwd=settings.root)
+        print(f"{svc.name:<10} starting (pid {svc.proc.pid()}, log {svc.proc.log_file})", flush=True)
+    failures = []
+
+    def wait(svc: Service) -> None:
+        try:
+            summary = _wait_ready(svc, settings.start_timeout)
+            where = "external" if svc.is_external() else f"pid {svc.proc.pid()}"
+            print(f"{svc.name:<10} ready at {svc.endpoint} ({where}) after {time.monotonic() - began:.0f}s: "
+                  f"{summary}", flush=True)
+        except StackError as exc:
+            failures.append(str(exc.code))
+
+    with ThreadPoolExecutor(len(chosen)) as pool:
+        list(pool.map(wait, chosen))
+    if failures:
+        raise StackError("\n\n".join(failures))
+    print(f"stack ready in {time.monotonic() - began:.0f}s; endpoints in {settings.env_file}")
+
+
+def down(settings: StackSettings, names: list[str] | None = None) -> None:
+    def stop(svc: Service) -> None:
+        pid = svc.proc.pid()
+        stopped = svc.proc.stop()
+        print(f"{svc.name:<10} {'stopped (pid %d)' % pid if stopped else 'was not running'}", flush=True)
+
+    chosen = [s for s in services(settings, names) if not s.is_external()]
+    with ThreadPoolExecutor(len(chosen) or 1) as pool:
+        list(pool.map(stop, chosen))
+
+
+def _state(svc: Service, conn: Connections, pid: int | None) -> tuple[str, str]:
+    if not svc.is_external():
+        if pid is None:
+            return "stopped", ""
+        if not svc.listening():
+            return "starting", "not listening yet"
+    try:
+        return "ready", svc.probe(conn)
+    except Exception as exc:  # running but not answering: show why
+        return ("unreachable" if svc.is_external() else "starting"), f"{type(exc).__name__}: {exc}"
+
+
+def status(settings: StackSettings) -> bool:
+    """Print each service's state; True when all are ready."""
+    conn = Connections.from_env()
+    all_ready = True
+    for svc in services(settings):
+        pid = None if svc.is_external() else svc.proc.pid()
+        state, detail = _state(svc, conn, pid)
+        all_ready &= state == "ready"
+        rss = svc.proc.rss_mib() if pid else None
+        where = "external" if svc.is_external() else (f"pid {pid}" if pid else "-")
+        mem = f"{rss:.0f} MiB" if rss else "-"
+        print(f"{svc.name:<10} {state:<11} {svc.endpoint:<24} {where:<11} {mem:>9}  {detail}")
+    return all_ready

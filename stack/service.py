@@ -1,0 +1,99 @@
+"""What every stack service has: a process, the ports it binds, its endpoint variables, a readiness probe."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import string
+from pathlib import Path
+
+from ingest.connections import Connections
+from stack.procs import Proc
+from stack.settings import STACK_SRC, StackSettings
+
+
+def java() -> str:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").is_file():
+        return str(Path(home) / "bin" / "java")
+    found = shutil.which("java")
+    if found is None:
+        raise SystemExit("java not found: install JDK 17 (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless)")
+    return found
+
+
+def heap_flags(heap: str) -> list[str]:
+    """-Xms/-Xmx for a maximum like "512m" or "1G"; the heap starts at a quarter, for a small idle footprint."""
+    digits, unit = heap[:-1], heap[-1:].lower()
+    if not digits.isdigit() or unit not in ("m", "g"):
+        raise SystemExit(f"heap size {heap!r} must look like 512m or 1G")
+    mib = int(digits) * (1024 if unit == "g" else 1)
+    return [f"-Xms{max(mib // 4, 64)}m", f"-Xmx{mib}m"]
+
+
+def render(template: str, target: Path, **values: object) -> Path:
+    """Fill a template of stack/conf (`${name}` placeholders) into the stack folder."""
+    text = string.Template((STACK_SRC / "conf" / template).read_text()).substitute(values)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    return target
+
+
+def port_taken(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class Service:
+    name: str
+    # The variable that, set in the environment to something else than the local endpoint,
+    # means an external service is used and the stack leaves this one alone.
+    endpoint_var: str
+
+    def __init__(self, settings: StackSettings):
+        self.settings = settings
+        self.proc = Proc(self.name, settings.path("run"), settings.path("logs"))
+
+    def ports(self) -> dict[str, int]:
+        """Ports the service binds, by the variable that sets each."""
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        """What clients need to reach the local service; written to the stack's env file."""
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """Resolve jars, render config, format storage: everything before the first start."""
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def probe(self, conn: Connections) -> str:
+        """One real request; returns a summary, raises when the service does not answer."""
+        raise NotImplementedError
+
+    @property
+    def endpoint(self) -> str:
+        return os.environ.get(self.endpoint_var) if self.is_external() else self.env()[self.endpoint_var]
+
+    def is_external(self) -> bool:
+        value = os.environ.get(self.endpoint_var)
+        return value is not None and value != self.env()[self.endpoint_var]
+
+    def listening(self) -> bool:
+        """The client port accepts connections (cheap, quiet check before the real probe)."""
+        return port_open(self.settings.host, next(iter(self.ports().values())))
