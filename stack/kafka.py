@@ -44,7 +44,9 @@ class Kafka(Service):
         # Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding (Uuid.randomUuid()).
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
-            [*self._java_prefix(), "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self._config)],
+            [*self._java_prefix(), "kafka.tools.StorageTool", "format",
+             # `=`: an id may start with "-", which the tool would otherwise take for an option.
+             f"--cluster-id={cluster_id}", "--config", str(self._config)],
             capture_output=True, text=True,
         )
         if result.returncode != 0:
