@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sluice", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="send one real request to Kafka, S3 and Cassandra")
-    check.add_argument("services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(CHECKS)} (default: all)")
+    check.add_argument(
+        "services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(CHECKS)} (default: all)"
+    )
     check.set_defaults(func=_check)
     sub.add_parser("config", help="print the connection settings in effect (secrets masked)").set_defaults(
         func=_config

@@ -50,9 +50,13 @@ def cassandra_cluster(conn: Connections, connect_timeout: float = 10.0) -> Clust
         contact_points=list(conn.cassandra_hosts),
         port=conn.cassandra_port,
         auth_provider=auth,
-        execution_profiles={EXEC_PROFILE_DEFAULT: ExecutionProfile(
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=conn.cassandra_local_dc)),
-        )},
+        execution_profiles={
+            EXEC_PROFILE_DEFAULT: ExecutionProfile(
+                load_balancing_policy=TokenAwarePolicy(
+                    DCAwareRoundRobinPolicy(local_dc=conn.cassandra_local_dc)
+                ),
+            )
+        },
         connect_timeout=connect_timeout,
         control_connection_timeout=connect_timeout,
     )

@@ -9,7 +9,9 @@ from ingest.connections import Connections
 def check_kafka(conn: Connections, timeout: float = 5.0) -> str:
     """List topics through the admin API; returns a one-line summary, raises when Kafka does not answer."""
     metadata = kafka_admin(conn).list_topics(timeout=timeout)
-    return f"cluster {metadata.cluster_id}, {len(metadata.brokers)} broker(s), {len(metadata.topics)} topic(s)"
+    return (
+        f"cluster {metadata.cluster_id}, {len(metadata.brokers)} broker(s), {len(metadata.topics)} topic(s)"
+    )
 
 
 def check_s3(conn: Connections) -> str:

@@ -13,8 +13,10 @@ from stack.settings import StackSettings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev", description="the local Kafka, Cassandra and S3 of Sluice")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("up", "start what is not running and wait until it answers"),
-                       ("down", "stop what `up` started")):
+    for name, text in (
+        ("up", "start what is not running and wait until it answers"),
+        ("down", "stop what `up` started"),
+    ):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(control.NAMES)}")
     sub.add_parser("status", help="state, endpoint, pid and memory of each service")

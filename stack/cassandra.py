@@ -34,7 +34,10 @@ class Cassandra(Service):
         }
 
     def env(self) -> dict[str, str]:
-        env = {"SLUICE_CASSANDRA_HOSTS": self.settings.host, "SLUICE_CASSANDRA_PORT": str(self.settings.cassandra_port)}
+        env = {
+            "SLUICE_CASSANDRA_HOSTS": self.settings.host,
+            "SLUICE_CASSANDRA_PORT": str(self.settings.cassandra_port),
+        }
         if auth_mode() == "password":
             # The superuser a fresh PasswordAuthenticator node creates; change it on anything but a dev node.
             env |= {"SLUICE_CASSANDRA_USERNAME": "cassandra", "SLUICE_CASSANDRA_PASSWORD": "cassandra"}
@@ -53,9 +56,14 @@ class Cassandra(Service):
             (data / sub).mkdir(parents=True, exist_ok=True)
         authenticator, authorizer = AUTH[auth_mode()]
         render(
-            "cassandra.yaml", self.settings.path("conf", "cassandra.yaml"), host=self.settings.host,
-            port=self.settings.cassandra_port, storage_port=self.settings.cassandra_storage_port, data=data,
-            authenticator=authenticator, authorizer=authorizer,
+            "cassandra.yaml",
+            self.settings.path("conf", "cassandra.yaml"),
+            host=self.settings.host,
+            port=self.settings.cassandra_port,
+            storage_port=self.settings.cassandra_storage_port,
+            data=data,
+            authenticator=authenticator,
+            authorizer=authorizer,
         )
 
     def argv(self) -> list[str]:
@@ -67,7 +75,10 @@ class Cassandra(Service):
             if line.strip() and not line.startswith("#")
         ]
         return [
-            java(), *heap_flags(self.settings.cassandra_heap), *options, f"-javaagent:{jamm}",
+            java(),
+            *heap_flags(self.settings.cassandra_heap),
+            *options,
+            f"-javaagent:{jamm}",
             f"-Dcassandra.config=file://{self.settings.path('conf', 'cassandra.yaml')}",
             "-Dcassandra-foreground=yes",
             f"-Dcassandra.storagedir={self.settings.path('data', 'cassandra')}",
@@ -78,7 +89,8 @@ class Cassandra(Service):
             "-Dcassandra.skip_wait_for_gossip_to_settle=0",
             "-Dcassandra.ring_delay_ms=1000",
             "-Dcassandra.superuser_setup_delay_ms=0",
-            "-cp", f"{jars}/*",
+            "-cp",
+            f"{jars}/*",
             "org.apache.cassandra.service.CassandraDaemon",
         ]
 

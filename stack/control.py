@@ -43,8 +43,10 @@ def _wait_ready(svc: Service, timeout: float) -> str:
     last_error = "no answer yet"
     while time.monotonic() < deadline:
         if not svc.is_external() and svc.proc.pid() is None:
-            raise StackError(f"{svc.name} exited during start-up; last lines of {svc.proc.log_file}:\n"
-                             f"{svc.proc.log_tail()}")
+            raise StackError(
+                f"{svc.name} exited during start-up; last lines of {svc.proc.log_file}:\n"
+                f"{svc.proc.log_tail()}"
+            )
         if svc.is_external() or svc.listening():
             try:
                 return svc.probe(Connections.from_env())
@@ -61,8 +63,10 @@ def up(settings: StackSettings, names: list[str] | None = None) -> None:
     for svc in to_start:
         for var, port in svc.ports().items():
             if port_taken(settings.host, port):
-                raise StackError(f"{svc.name}: port {settings.host}:{port} is taken by another program; "
-                                 f"stop it or choose another port with {var}=...")
+                raise StackError(
+                    f"{svc.name}: port {settings.host}:{port} is taken by another program; "
+                    f"stop it or choose another port with {var}=..."
+                )
     began = time.monotonic()
     with ThreadPoolExecutor(len(chosen)) as pool:
         list(pool.map(lambda s: s.prepare(), to_start))  # jar resolution of Kafka and Cassandra overlaps
@@ -76,8 +80,11 @@ def up(settings: StackSettings, names: list[str] | None = None) -> None:
         try:
             summary = _wait_ready(svc, settings.start_timeout)
             where = "external" if svc.is_external() else f"pid {svc.proc.pid()}"
-            print(f"{svc.name:<10} ready at {svc.endpoint} ({where}) after {time.monotonic() - began:.0f}s: "
-                  f"{summary}", flush=True)
+            print(
+                f"{svc.name:<10} ready at {svc.endpoint} ({where}) after {time.monotonic() - began:.0f}s: "
+                f"{summary}",
+                flush=True,
+            )
         except StackError as exc:
             failures.append(str(exc.code))
 
@@ -92,7 +99,7 @@ def down(settings: StackSettings, names: list[str] | None = None) -> None:
     def stop(svc: Service) -> None:
         pid = svc.proc.pid()
         stopped = svc.proc.stop()
-        print(f"{svc.name:<10} {'stopped (pid %d)' % pid if stopped else 'was not running'}", flush=True)
+        print(f"{svc.name:<10} {f'stopped (pid {pid})' if stopped else 'was not running'}", flush=True)
 
     chosen = [s for s in services(settings, names) if not s.is_external()]
     with ThreadPoolExecutor(len(chosen) or 1) as pool:

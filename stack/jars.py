@@ -34,9 +34,17 @@ def ensure_jars(settings: StackSettings, profile: str) -> Path:
     print(f"resolving {profile} jars from Maven Central ...", flush=True)
     began = time.monotonic()
     cmd = [
-        "mvn", "-q", "-B", "-f", str(POM), "-P", profile,
+        "mvn",
+        "-q",
+        "-B",
+        "-f",
+        str(POM),
+        "-P",
+        profile,
         f"-Dmaven.repo.local={settings.path('m2')}",
-        "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={staging}",
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={staging}",
     ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:

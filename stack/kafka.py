@@ -34,8 +34,12 @@ class Kafka(Service):
         ensure_jars(self.settings, "kafka")
         data = self.settings.path("data", "kafka")
         render(
-            "kafka.properties", self._config, host=self.settings.host, port=self.settings.kafka_port,
-            controller_port=self.settings.kafka_controller_port, log_dirs=data,
+            "kafka.properties",
+            self._config,
+            host=self.settings.host,
+            port=self.settings.kafka_port,
+            controller_port=self.settings.kafka_controller_port,
+            log_dirs=data,
         )
         if not (data / "meta.properties").exists():
             self._format_storage()
@@ -44,23 +48,37 @@ class Kafka(Service):
         # Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding (Uuid.randomUuid()).
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
-            [*self._java_prefix(), "kafka.tools.StorageTool", "format",
-             # `=`: an id may start with "-", which the tool would otherwise take for an option.
-             f"--cluster-id={cluster_id}", "--config", str(self._config)],
-            capture_output=True, text=True,
+            [
+                *self._java_prefix(),
+                "kafka.tools.StorageTool",
+                "format",
+                # `=`: an id may start with "-", which the tool would otherwise take for an option.
+                f"--cluster-id={cluster_id}",
+                "--config",
+                str(self._config),
+            ],
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise SystemExit(f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
 
     def _java_prefix(self) -> list[str]:
         return [
-            java(), *heap_flags(self.settings.kafka_heap),
-            "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
-            "-XX:ParallelGCThreads=2", "-XX:ConcGCThreads=1", "-XX:CICompilerCount=2",
-            "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
+            java(),
+            *heap_flags(self.settings.kafka_heap),
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-XX:InitiatingHeapOccupancyPercent=35",
+            "-XX:ParallelGCThreads=2",
+            "-XX:ConcGCThreads=1",
+            "-XX:CICompilerCount=2",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={STACK_SRC / 'conf' / 'kafka-log4j2.properties'}",
             f"-Dkafka.logs.dir={self.settings.path('logs')}",
-            "-cp", f"{jar_dir(self.settings, 'kafka')}/*",
+            "-cp",
+            f"{jar_dir(self.settings, 'kafka')}/*",
         ]
 
     def argv(self) -> list[str]:
@@ -68,4 +86,3 @@ class Kafka(Service):
 
     def probe(self, conn: Connections) -> str:
         return check_kafka(conn)
-

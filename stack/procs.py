@@ -48,7 +48,12 @@ class Proc:
             log.write(f"\n==== sluice stack: starting {self.name} at {time.ctime()}\n".encode())
             log.flush()
             popen = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: `down` signals it and its children only
             )
         self.pid_file.write_text(f"{popen.pid} {_start_time(popen.pid)}\n")

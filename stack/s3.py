@@ -26,7 +26,15 @@ class S3(Service):
         }
 
     def argv(self) -> list[str]:
-        return [sys.executable, "-m", "moto.server", "-H", self.settings.host, "-p", str(self.settings.s3_port)]
+        return [
+            sys.executable,
+            "-m",
+            "moto.server",
+            "-H",
+            self.settings.host,
+            "-p",
+            str(self.settings.s3_port),
+        ]
 
     def probe(self, conn: Connections) -> str:
         return check_s3(conn)

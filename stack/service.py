@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 import socket
 import string
+import subprocess
 from pathlib import Path
 
 from ingest.connections import Connections
@@ -13,18 +16,39 @@ from stack.procs import Proc
 from stack.settings import STACK_SRC, StackSettings
 
 
+def _java_major(binary: str) -> int | None:
+    try:
+        out = subprocess.run(
+            [binary, "-XshowSettings:properties", "-version"], capture_output=True, text=True, timeout=30
+        ).stderr
+    except OSError:
+        return None
+    match = re.search(r"java\.specification\.version = (\d+)", out)
+    return int(match.group(1)) if match else None
+
+
+@functools.cache
 def java() -> str:
+    """A JDK 17 `java`: Kafka 4 needs 17 or newer, Cassandra 5.0 runs on 11 or 17, so 17 serves both.
+
+    JAVA_HOME first, then `java` on the PATH, then the JDKs under /usr/lib/jvm.
+    """
     home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / "java").is_file():
-        return str(Path(home) / "bin" / "java")
-    found = shutil.which("java")
-    if found is None:
-        raise SystemExit("java not found: install JDK 17 (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless)")
-    return found
+    candidates = [str(Path(home) / "bin" / "java")] if home else []
+    candidates += [shutil.which("java") or "", *map(str, sorted(Path("/usr/lib/jvm").glob("*17*/bin/java")))]
+    seen = {}
+    for binary in filter(None, candidates):
+        seen[binary] = _java_major(binary)
+        if seen[binary] == 17:
+            return binary
+    raise SystemExit(
+        f"no JDK 17 found (looked at {seen or 'nothing'}); install one "
+        "(Debian/Ubuntu: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME to it"
+    )
 
 
 def heap_flags(heap: str) -> list[str]:
-    """-Xms/-Xmx for a maximum like "512m" or "1G"; the heap starts at a quarter, for a small idle footprint."""
+    """-Xms/-Xmx for a maximum like "512m" or "1G"; the heap starts at a quarter: a small idle footprint."""
     digits, unit = heap[:-1], heap[-1:].lower()
     if not digits.isdigit() or unit not in ("m", "g"):
         raise SystemExit(f"heap size {heap!r} must look like 512m or 1G")

@@ -23,8 +23,10 @@ def _reachable(conn: Connections, service: str) -> None:
     try:
         CHECKS[service](conn)
     except Exception as exc:  # any client error: the stack is not there
-        pytest.fail(f"{service} is not reachable with {conn.describe()}: {exc!r}; start the stack with ./dev up",
-                    pytrace=False)
+        pytest.fail(
+            f"{service} is not reachable with {conn.describe()}: {exc!r}; start the stack with ./dev up",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")

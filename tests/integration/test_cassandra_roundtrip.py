@@ -6,9 +6,8 @@ from cassandra import ConsistencyLevel
 
 def test_row_written_with_ttl_is_read_back_newest_first(cassandra, unique_name):
     keyspace = unique_name
-    cassandra.execute(
-        f"CREATE KEYSPACE {keyspace} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-    )
+    replication = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+    cassandra.execute(f"CREATE KEYSPACE {keyspace} WITH replication = {replication}")
     try:
         cassandra.execute(f"""
             CREATE TABLE {keyspace}.events_by_time (

@@ -39,7 +39,12 @@ def test_sluice_check_names_the_service_it_cannot_reach(kafka):
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert len(re.findall(r"^\w+\s+ok\s", ok.stdout, re.MULTILINE)) == 3
 
-    bad = subprocess.run([SLUICE, "check", "kafka"], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "SLUICE_KAFKA_BOOTSTRAP": "127.0.0.1:1"})
+    bad = subprocess.run(
+        [SLUICE, "check", "kafka"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SLUICE_KAFKA_BOOTSTRAP": "127.0.0.1:1"},
+    )
     assert bad.returncode == 1
     assert re.search(r"^kafka\s+FAILED\s", bad.stdout, re.MULTILINE)

@@ -14,9 +14,16 @@ def test_produced_messages_are_consumed_in_order_with_keys_and_headers(kafka, co
         producer.produce(topic, key=key, value=value, headers=[("source", b"test")])
     assert producer.flush(30) == 0
 
-    consumer = Consumer(kafka_config(connections, **{
-        "group.id": f"{topic}-group", "auto.offset.reset": "earliest", "enable.auto.commit": False,
-    }))
+    consumer = Consumer(
+        kafka_config(
+            connections,
+            **{
+                "group.id": f"{topic}-group",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            },
+        )
+    )
     consumer.subscribe([topic])
     received = []
     try:

@@ -21,7 +21,11 @@ def test_hosts_are_split_on_commas(tmp_path):
 
 def test_secrets_never_show_in_repr_or_describe(tmp_path):
     conn = Connections.from_env(
-        {"SLUICE_S3_SECRET_ACCESS_KEY": "s3cr3t", "SLUICE_CASSANDRA_PASSWORD": "pa55", "SLUICE_CASSANDRA_USERNAME": "u"},
+        {
+            "SLUICE_S3_SECRET_ACCESS_KEY": "s3cr3t",
+            "SLUICE_CASSANDRA_PASSWORD": "pa55",
+            "SLUICE_CASSANDRA_USERNAME": "u",
+        },
         env_file=tmp_path / "none",
     )
     assert "s3cr3t" not in repr(conn) and "pa55" not in repr(conn)

@@ -9,10 +9,13 @@ from stack.settings import StackSettings
 
 
 def settings(tmp_path, **ports) -> StackSettings:
-    values = dict(kafka_port=0, kafka_controller_port=0, cassandra_port=0, cassandra_storage_port=0, s3_port=0)
+    values = dict(
+        kafka_port=0, kafka_controller_port=0, cassandra_port=0, cassandra_storage_port=0, s3_port=0
+    )
     values.update(ports)
-    return StackSettings(root=tmp_path, host="127.0.0.1", kafka_heap="512m", cassandra_heap="1G",
-                         start_timeout=5, **values)
+    return StackSettings(
+        root=tmp_path, host="127.0.0.1", kafka_heap="512m", cassandra_heap="1G", start_timeout=5, **values
+    )
 
 
 def free_port() -> int:
@@ -27,8 +30,10 @@ def test_up_refuses_a_port_taken_by_another_program_and_names_the_variable(tmp_p
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         taken = holder.getsockname()[1]
-        ports = {name: free_port() for name in ("kafka_controller_port", "cassandra_port",
-                                               "cassandra_storage_port", "s3_port")}
+        ports = {
+            name: free_port()
+            for name in ("kafka_controller_port", "cassandra_port", "cassandra_storage_port", "s3_port")
+        }
         with pytest.raises(control.StackError, match=f"127.0.0.1:{taken} is taken.*SLUICE_KAFKA_PORT"):
             control.up(settings(tmp_path, kafka_port=taken, **ports), ["kafka"])
     assert not (tmp_path / "run").exists()
@@ -53,7 +58,9 @@ def test_a_service_that_dies_during_start_up_fails_with_its_log(tmp_path, monkey
     svc = Crashing(settings(tmp_path))
     svc.proc.start(svc.argv(), cwd=tmp_path)
 
-    with pytest.raises(control.StackError, match="(?s)crashing exited during start-up.*bad config: no such key"):
+    with pytest.raises(
+        control.StackError, match="(?s)crashing exited during start-up.*bad config: no such key"
+    ):
         control._wait_ready(svc, timeout=30)
 
 
