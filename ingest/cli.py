@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
+import logging
 import sys
 
 from ingest.connections import Connections
@@ -33,6 +36,41 @@ def _config(_: argparse.Namespace) -> int:
     return 0
 
 
+def _sink(args: argparse.Namespace) -> int:
+    from ingest.config import load_sink_config
+    from ingest.errors import SluiceError
+    from ingest.sink.runner import run_sink
+
+    try:
+        config = load_sink_config(args.config)
+        return run_sink(config, instance_id=args.instance_id, create_bucket=args.create_bucket,
+                        exit_when_idle=args.exit_when_idle, stats_every=args.stats_every)
+    except SluiceError as exc:
+        logging.getLogger("sluice").error("%s", exc)
+        return 2
+
+
+def _start_ms(text: str | None, hours: float) -> int:
+    if text is None:  # the last `hours` whole hours before now
+        now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+        return int((now - dt.timedelta(hours=hours)).timestamp() * 1000)
+    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return int((when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp() * 1000)
+
+
+def _produce(args: argparse.Namespace) -> int:
+    from ingest.produce import produce
+
+    if not 0 <= args.bad_ratio <= 1:
+        print(f"--bad-ratio {args.bad_ratio}: allowed 0..1", file=sys.stderr)
+        return 2
+    sent = produce(Connections.from_env(), args.topic, args.count, args.hours, _start_ms(args.start, args.hours),
+                   bad_ratio=args.bad_ratio, seed=args.seed, rate=args.rate, partitions=args.partitions,
+                   progress=not args.quiet)
+    print(json.dumps({"topic": args.topic, "sent": dict(sorted(sent.items())), "total": sum(sent.values())}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sluice", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -44,11 +82,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("config", help="print the connection settings in effect (secrets masked)").set_defaults(
         func=_config
     )
+
+    sink = sub.add_parser("sink", help="run the Kafka -> S3 sink with a Kafka Connect S3 sink config")
+    sink.add_argument("--config", required=True, help="connector JSON, e.g. config/s3-sink.json")
+    sink.add_argument("--instance-id", help="static group membership: restarts take their partitions back at once")
+    sink.add_argument("--create-bucket", action="store_true", help="create s3.bucket.name if it does not exist")
+    sink.add_argument("--exit-when-idle", type=float, metavar="SECONDS",
+                      help="flush, commit and exit after this long without records")
+    sink.add_argument("--stats-every", type=float, default=10.0, metavar="SECONDS", help="progress log period")
+    sink.set_defaults(func=_sink)
+
+    prod = sub.add_parser("produce", help="send sample events (some malformed on purpose) to a topic")
+    prod.add_argument("--topic", required=True)
+    prod.add_argument("--count", type=int, required=True)
+    prod.add_argument("--rate", type=float, default=0.0, help="events per second (0: as fast as possible)")
+    prod.add_argument("--bad-ratio", type=float, default=0.0, help="share of malformed events, 0..1")
+    prod.add_argument("--hours", type=float, default=3.0, help="hours of event time the events spread over")
+    prod.add_argument("--start", help="event time of the first event, ISO 8601 (default: HOURS before this hour)")
+    prod.add_argument("--seed", type=int, default=0)
+    prod.add_argument("--partitions", type=int, default=3, help="partitions of the topic if it is created")
+    prod.add_argument("--quiet", action="store_true", help="no progress bar")
+    prod.set_defaults(func=_produce)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return args.func(args)
 
 

@@ -1,0 +1,296 @@
+"""The S3 sink's config: a Kafka Connect JSON file with the Confluent S3 sink's keys, defaults and meanings.
+
+`load_sink_config(path)` parses and validates it. A key Sluice does not know is reported by name; a bad or
+missing value raises `ConfigError` naming the key, the value and what is allowed. Connection settings
+(`bootstrap.servers`, `store.url`, `s3.region`, `aws.access.key.id`, `aws.secret.access.key`) may be in the
+file or come from the environment (`ingest.connections`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.connections import REPO_ROOT, Connections
+from ingest.errors import ConfigError
+
+DEFAULT_SCHEMA = REPO_ROOT / "config" / "events.schema.json"
+
+PARTITIONERS = {
+    "io.confluent.connect.storage.partitioner.DefaultPartitioner": "default",
+    "io.confluent.connect.storage.partitioner.FieldPartitioner": "field",
+    "io.confluent.connect.storage.partitioner.HourlyPartitioner": "hourly",
+    "io.confluent.connect.storage.partitioner.DailyPartitioner": "daily",
+    "io.confluent.connect.storage.partitioner.TimeBasedPartitioner": "time",
+}
+FORMATS = {
+    "io.confluent.connect.s3.format.parquet.ParquetFormat": "parquet",
+    "io.confluent.connect.s3.format.json.JsonFormat": "json",
+}
+EXTRACTORS = ("Record", "RecordField", "Wallclock")
+# Parquet codecs and the file-name extension parquet-mr gives each (Confluent names files with it).
+PARQUET_CODECS = {"none": "", "snappy": ".snappy", "gzip": ".gz", "brotli": ".br", "lz4": ".lz4raw", "zstd": ".zstd"}
+CONNECTOR_CLASSES = ("io.confluent.connect.s3.S3SinkConnector",)
+STORAGE_CLASSES = ("io.confluent.connect.s3.storage.S3Storage",)
+
+# Keys of the Confluent connector that Sluice accepts and that change nothing here (converters, S3 tuning).
+ACCEPTED_NO_EFFECT = {
+    "key.converter", "value.converter", "key.converter.schemas.enable", "value.converter.schemas.enable",
+    "header.converter", "schema.compatibility", "s3.part.size", "s3.acl.canned", "s3.ssea.name",
+    "s3.retry.backoff.ms", "s3.part.retries", "errors.log.enable", "errors.log.include.messages",
+    "errors.retry.timeout", "errors.retry.delay.max.ms", "partitioner.class.name", "consumer.group.id",
+}
+
+BUCKET_RE = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+KEY_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._=-]+$")
+LOCALE_RE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z]{2,4})*$")
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    name: str
+    topics: tuple[str, ...]
+    topics_regex: str | None
+    topics_dir: str
+    tasks_max: int
+    bucket: str
+    flush_size: int
+    rotate_interval_ms: int
+    rotate_schedule_interval_ms: int
+    partitioner: str
+    path_format: str
+    partition_duration_ms: int
+    partition_fields: tuple[str, ...]
+    locale: str
+    timezone: str
+    timestamp_extractor: str
+    timestamp_field: str
+    format: str
+    parquet_codec: str
+    behavior_on_null_values: str
+    errors_tolerance: str
+    dlq_topic: str
+    dlq_replication_factor: int
+    dlq_context_headers: bool
+    schema_file: Path
+    watermark_lateness_ms: int
+    connections: Connections
+    consumer_overrides: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def group_id(self) -> str:
+        """Kafka Connect's consumer group for a sink connector."""
+        return f"connect-{self.name}"
+
+    @property
+    def extension(self) -> str:
+        return PARQUET_CODECS[self.parquet_codec] + ".parquet" if self.format == "parquet" else ".json"
+
+    @property
+    def time_based(self) -> bool:
+        return self.partitioner in ("hourly", "daily", "time")
+
+
+class _Reader:
+    """Takes keys out of the raw config one by one, so what is left at the end is unknown."""
+
+    def __init__(self, raw: dict[str, object]):
+        self.raw = {k: str(v) if not isinstance(v, str) else v for k, v in raw.items()}
+        self.used: set[str] = set()
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        self.used.add(key)
+        value = self.raw.get(key)
+        return default if value is None or value.strip() == "" else value.strip()
+
+    def required(self, key: str, allowed: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise ConfigError(key, None, allowed)
+        return value
+
+    def integer(self, key: str, default: int | None, minimum: int, allowed: str | None = None) -> int:
+        raw = self.get(key)
+        if raw is None:
+            if default is None:
+                raise ConfigError(key, None, allowed or f"an integer >= {minimum}")
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(key, raw, allowed or f"an integer >= {minimum}") from None
+        if value < minimum and value != -1:
+            raise ConfigError(key, raw, allowed or f"an integer >= {minimum}")
+        return value
+
+    def choice(self, key: str, default: str, allowed: dict[str, str] | tuple[str, ...]) -> str:
+        value = self.get(key, default)
+        names = dict(allowed) if isinstance(allowed, dict) else {v: v for v in allowed}
+        # Confluent's class names are long; the simple class name (e.g. "HourlyPartitioner") is accepted too.
+        by_short = {k.rsplit(".", 1)[-1]: v for k, v in names.items()}
+        if value in names:
+            return names[value]
+        if value in by_short:
+            return by_short[value]
+        raise ConfigError(key, value, ", ".join(names))
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.get(key, str(default).lower()).lower()
+        if value not in ("true", "false"):
+            raise ConfigError(key, value, "true, false")
+        return value == "true"
+
+
+def parse_sink_config(document: dict, connections: Connections | None = None) -> SinkConfig:
+    """Validate a Kafka Connect config document (`{"name": ..., "config": {...}}` or the bare config)."""
+    raw = document.get("config", document)
+    if not isinstance(raw, dict):
+        raise ConfigError("config", type(raw).__name__, "a JSON object of connector keys")
+    r = _Reader(raw)
+    warnings: list[str] = []
+    name = document.get("name") or r.get("name") or "s3-sink"
+    r.used.add("name")
+    if not KEY_SEGMENT_RE.match(name):
+        raise ConfigError("name", name, "letters, digits, '.', '_', '-' (it names the consumer group)")
+
+    r.choice("connector.class", CONNECTOR_CLASSES[0], CONNECTOR_CLASSES)
+    r.choice("storage.class", STORAGE_CLASSES[0], STORAGE_CLASSES)
+    topics, regex = r.get("topics"), r.get("topics.regex")
+    if (topics is None) == (regex is None):
+        raise ConfigError("topics", topics, "exactly one of 'topics' (a comma-separated list) or 'topics.regex'")
+    topic_list = tuple(t.strip() for t in (topics or "").split(",") if t.strip())
+    for topic in topic_list:
+        if not TOPIC_RE.match(topic):
+            raise ConfigError("topics", topic, "Kafka topic names: letters, digits, '.', '_', '-'")
+    if regex is not None:
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            raise ConfigError("topics.regex", regex, f"a valid regular expression ({exc})") from None
+
+    topics_dir = r.get("topics.dir", "topics").strip("/")
+    if not all(KEY_SEGMENT_RE.match(seg) and seg not in (".", "..") for seg in topics_dir.split("/")):
+        raise ConfigError("topics.dir", topics_dir, "'/'-separated segments of letters, digits, '.', '_', '=', '-'")
+    bucket = r.required("s3.bucket.name", "an S3 bucket name")
+    if not BUCKET_RE.match(bucket):
+        raise ConfigError("s3.bucket.name", bucket, "3-63 lowercase letters, digits, '.', '-' (S3 bucket rules)")
+
+    partitioner = r.choice("partitioner.class", next(iter(PARTITIONERS)), PARTITIONERS)
+    path_format, duration = _partitioning(r, partitioner)
+    fields: tuple[str, ...] = ()
+    if partitioner == "field":
+        fields = tuple(f.strip() for f in r.required("partition.field.name", "field names").split(","))
+    timezone = r.get("timezone")
+    locale = r.get("locale")
+    if partitioner in ("hourly", "daily", "time"):
+        if timezone is None:
+            warnings.append("'timezone' is not set; Confluent requires it for time-based partitioning: using UTC")
+        if locale is None:
+            warnings.append("'locale' is not set; Confluent requires it for time-based partitioning: using en-US")
+    timezone = timezone or "UTC"
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("timezone", timezone, "an IANA time zone such as UTC or Europe/Berlin") from None
+    locale = locale or "en-US"
+    if not LOCALE_RE.match(locale):
+        raise ConfigError("locale", locale, "a locale such as en-US or en_US")
+
+    extractor = r.choice("timestamp.extractor", "Wallclock", EXTRACTORS)
+    timestamp_field = r.get("timestamp.field", "timestamp")
+    if extractor == "Wallclock" and partitioner in ("hourly", "daily", "time"):
+        warnings.append(
+            "timestamp.extractor=Wallclock (Confluent's default) files records by the time the sink sees them, "
+            "so a restart or replay can put a record in another hour than before and exactly-once no longer "
+            "holds across restarts; set timestamp.extractor=RecordField with timestamp.field=event_time, or Record"
+        )
+
+    flush_size = r.integer("flush.size", None, 1, "an integer >= 1 (records per file)")
+    rotate_interval = r.integer("rotate.interval.ms", -1, 1, "-1 (off) or milliseconds >= 1")
+    rotate_schedule = r.integer("rotate.schedule.interval.ms", -1, 1, "-1 (off) or milliseconds >= 1")
+    fmt = r.choice("format.class", next(iter(FORMATS)), FORMATS)
+    codec = r.choice("parquet.codec", "snappy", tuple(PARQUET_CODECS))
+    null_behavior = r.choice("behavior.on.null.values", "fail", ("fail", "ignore"))
+    tolerance = r.choice("errors.tolerance", "none", ("none", "all"))
+    dlq = r.get("errors.deadletterqueue.topic.name", "")
+    if dlq and not TOPIC_RE.match(dlq):
+        raise ConfigError("errors.deadletterqueue.topic.name", dlq, "a Kafka topic name")
+    dlq_rf = r.integer("errors.deadletterqueue.topic.replication.factor", 3, 1)
+    dlq_headers = r.boolean("errors.deadletterqueue.context.headers.enable", False)
+    if dlq and tolerance == "none":
+        warnings.append("errors.deadletterqueue.topic.name is set but errors.tolerance=none: the DLQ stays unused")
+
+    schema_file = Path(r.get("sluice.schema.file", str(DEFAULT_SCHEMA)))
+    if not schema_file.is_absolute():
+        schema_file = (REPO_ROOT / schema_file).resolve()
+    if not schema_file.is_file():
+        raise ConfigError("sluice.schema.file", str(schema_file), "a JSON Schema or Arrow schema file that exists")
+    lateness = r.integer("sluice.watermark.lateness.ms", 0, 0)
+
+    env = Connections.from_env() if connections is None else connections
+    conn = Connections(
+        kafka_bootstrap=r.get("bootstrap.servers", env.kafka_bootstrap),
+        s3_endpoint=r.get("store.url", env.s3_endpoint),
+        s3_region=r.get("s3.region", env.s3_region),
+        s3_access_key_id=r.get("aws.access.key.id", env.s3_access_key_id),
+        s3_secret_access_key=r.get("aws.secret.access.key", env.s3_secret_access_key),
+        cassandra_hosts=env.cassandra_hosts,
+        cassandra_port=env.cassandra_port,
+        cassandra_local_dc=env.cassandra_local_dc,
+        cassandra_username=env.cassandra_username,
+        cassandra_password=env.cassandra_password,
+    )
+    overrides = {k.removeprefix("consumer.override."): v for k, v in r.raw.items() if k.startswith("consumer.")}
+    r.used |= {k for k in r.raw if k.startswith("consumer.")}
+    tasks_max = r.integer("tasks.max", 1, 1)
+    r.used |= ACCEPTED_NO_EFFECT
+    for key in sorted(set(r.raw) - r.used):
+        warnings.append(f"unknown config key '{key}' is ignored")
+
+    return SinkConfig(
+        name=name, topics=topic_list, topics_regex=regex, topics_dir=topics_dir, tasks_max=tasks_max,
+        bucket=bucket, flush_size=flush_size, rotate_interval_ms=rotate_interval,
+        rotate_schedule_interval_ms=rotate_schedule, partitioner=partitioner, path_format=path_format,
+        partition_duration_ms=duration, partition_fields=fields, locale=locale, timezone=timezone,
+        timestamp_extractor=extractor, timestamp_field=timestamp_field, format=fmt, parquet_codec=codec,
+        behavior_on_null_values=null_behavior, errors_tolerance=tolerance, dlq_topic=dlq,
+        dlq_replication_factor=dlq_rf, dlq_context_headers=dlq_headers, schema_file=schema_file,
+        watermark_lateness_ms=lateness, connections=conn, consumer_overrides=overrides,
+        warnings=tuple(warnings),
+    )
+
+
+def _partitioning(r: _Reader, partitioner: str) -> tuple[str, int]:
+    """path.format and partition.duration.ms: fixed by the Hourly and Daily partitioners, required for TimeBased."""
+    from ingest.sink.partitioner import validate_path_format
+
+    if partitioner == "hourly":
+        r.get("path.format"), r.get("partition.duration.ms")
+        return "'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH", 3_600_000
+    if partitioner == "daily":
+        r.get("path.format"), r.get("partition.duration.ms")
+        return "'year'=YYYY/'month'=MM/'day'=dd", 86_400_000
+    if partitioner != "time":
+        return "", -1
+    path_format = r.required("path.format", "a Joda-Time pattern such as 'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH")
+    problem = validate_path_format(path_format)
+    if problem:
+        raise ConfigError("path.format", path_format, problem)
+    return path_format, r.integer("partition.duration.ms", None, 1, "milliseconds >= 1, e.g. 3600000 for hours")
+
+
+def load_sink_config(path: str | Path, connections: Connections | None = None) -> SinkConfig:
+    try:
+        document = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError("--config", str(path), f"a readable file ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError("--config", str(path), f"a JSON document (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(document, dict):
+        raise ConfigError("--config", str(path), "a JSON object")
+    return parse_sink_config(document, connections)

@@ -1,0 +1,142 @@
+"""`sluice produce`: realistic events for demos, tests and benchmarks, some malformed on purpose.
+
+Events spread evenly over `hours` of event time (with a little jitter, so hours interleave at their edges),
+keyed by user, with the Kafka timestamp set to the event time. The same seed and start give the same events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from ingest.clients import kafka_config
+from ingest.connections import Connections
+
+EVENT_TYPES = ("page_view", "add_to_cart", "checkout", "search", "login", "logout")
+SOURCES = ("web", "ios", "android")
+BAD_KINDS = ("not_json", "missing_field", "wrong_type", "bad_timestamp", "out_of_range_timestamp", "null_value")
+JITTER_MS = 30_000
+
+
+@dataclass(frozen=True)
+class ProducedEvent:
+    key: bytes
+    value: bytes | None
+    timestamp_ms: int
+    kind: str  # "good" or one of BAD_KINDS
+
+
+def iso_ms(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _event(rng: random.Random, ms: int) -> dict:
+    event_type = rng.choice(EVENT_TYPES)
+    payload = {"page": f"/products/{rng.randrange(1000)}", "referrer": rng.choice(["search", "email", "direct"])}
+    if event_type == "search":
+        payload = {"query": rng.choice(["shoes", "red shirt", "laptop bag", "tent"]), "results": rng.randrange(50)}
+    event = {
+        "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "event_type": event_type,
+        "event_time": iso_ms(ms),
+        "payload": payload,
+        "user_id": f"user-{rng.randrange(5000):04d}",
+        "session_id": f"s-{rng.getrandbits(32):08x}",
+        "source": rng.choice(SOURCES),
+    }
+    if event_type == "checkout":
+        event["amount"] = round(rng.uniform(5, 500), 2)
+    return event
+
+
+def _spoil(rng: random.Random, event: dict, kind: str) -> bytes | None:
+    if kind == "null_value":
+        return None
+    if kind == "not_json":
+        return json.dumps(event).encode()[:-7] + b"}oops"
+    if kind == "missing_field":
+        event.pop(rng.choice(["event_id", "event_type", "event_time", "payload"]))
+    elif kind == "wrong_type":
+        event[rng.choice(["event_type", "event_id"])] = rng.randrange(10_000)
+    elif kind == "bad_timestamp":
+        event["event_time"] = rng.choice(["yesterday", "2024-13-45T99:00:00Z", ""])
+    elif kind == "out_of_range_timestamp":
+        event["event_time"] = "2150-01-01T00:00:00.000Z"
+    return json.dumps(event).encode()
+
+
+def generate(count: int, hours: float, start_ms: int, bad_ratio: float = 0.0, seed: int = 0):
+    """Yield `count` ProducedEvents: reproducible for a seed and start."""
+    rng = random.Random(seed)
+    span = int(hours * 3_600_000)
+    for i in range(count):
+        ms = start_ms + (span * i) // max(count, 1) + rng.randint(-JITTER_MS, JITTER_MS)
+        ms = min(max(ms, start_ms), start_ms + span - 1)
+        event = _event(rng, ms)
+        kind = rng.choice(BAD_KINDS) if rng.random() < bad_ratio else "good"
+        value = json.dumps(event, separators=(",", ":")).encode() if kind == "good" else _spoil(rng, event, kind)
+        yield ProducedEvent(event["user_id"].encode(), value, ms, kind)
+
+
+def ensure_topic(connections: Connections, topic: str, partitions: int) -> None:
+    admin = AdminClient(kafka_config(connections))
+    if topic in admin.list_topics(timeout=30).topics:
+        return
+    future = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[topic]
+    try:
+        future.result(timeout=30)
+    except Exception as exc:
+        if "TOPIC_ALREADY_EXISTS" not in str(exc):
+            raise
+
+
+def produce(connections: Connections, topic: str, count: int, hours: float, start_ms: int,
+            bad_ratio: float = 0.0, seed: int = 0, rate: float = 0.0, partitions: int = 3,
+            progress: bool = True) -> Counter:
+    """Send the events; returns how many of each kind were acknowledged."""
+    from tqdm import tqdm
+
+    ensure_topic(connections, topic, partitions)
+    producer = Producer(kafka_config(connections, acks="all", **{
+        "enable.idempotence": True, "linger.ms": 20, "batch.num.messages": 10_000,
+        "queue.buffering.max.messages": 500_000, "compression.type": "lz4",
+    }))
+    sent: Counter = Counter()
+    failed: list[str] = []
+
+    def delivered(err, _msg, kind: str) -> None:
+        if err is None:
+            sent[kind] += 1
+        else:
+            failed.append(str(err))
+
+    began = time.monotonic()
+    with tqdm(total=count, unit="ev", desc=f"produce {topic}", disable=not progress, mininterval=0.5) as bar:
+        for i, event in enumerate(generate(count, hours, start_ms, bad_ratio, seed)):
+            while True:
+                try:
+                    producer.produce(topic, key=event.key, value=event.value, timestamp=event.timestamp_ms,
+                                     on_delivery=lambda err, msg, kind=event.kind: delivered(err, msg, kind))
+                    break
+                except BufferError:  # local queue full: let deliveries drain
+                    producer.poll(0.1)
+            producer.poll(0)
+            if rate > 0:
+                ahead = (i + 1) / rate - (time.monotonic() - began)
+                if ahead > 0:
+                    time.sleep(ahead)
+            if i % 1000 == 999:
+                bar.update(1000)
+        bar.update(count - bar.n)
+        remaining = producer.flush(120)
+    if remaining or failed:
+        raise RuntimeError(f"{remaining} events unsent, {len(failed)} failed: {failed[:3]}")
+    return sent

@@ -1,0 +1,106 @@
+"""A batch of Kafka messages of one partition -> good rows (typed Arrow, with Kafka coordinates), their
+record times and encoded partitions, and the bad ones with why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.config import SinkConfig
+from ingest.errors import ConfigError
+from ingest.schema import EventSchema
+from ingest.sink.decode import Decoder
+from ingest.sink.partitioner import DefaultPartitioner, FieldPartitioner, TimeBasedPartitioner
+
+
+@dataclass
+class BadRecord:
+    message: object  # confluent_kafka.Message
+    reason: str
+    exception_class: str
+    stage: str
+
+
+@dataclass
+class PartitionBatch:
+    topic: str
+    partition: int
+    rows: pa.Table
+    offsets: np.ndarray
+    times_ms: np.ndarray
+    codes: np.ndarray
+    encodings: list[str]
+    end_offset: int  # the offset after the last message of the batch
+    bad: list[BadRecord] = field(default_factory=list)
+    ignored: int = 0  # null values under behavior.on.null.values=ignore
+
+
+class RecordConverter:
+    def __init__(self, config: SinkConfig, schema: EventSchema, clock_ms: Callable[[], int]):
+        self.config, self.schema, self.clock_ms = config, schema, clock_ms
+        self.decoder = Decoder(schema)
+        self.arrow_schema = schema.arrow_schema()
+        if config.timestamp_extractor == "RecordField":
+            spec = schema.field(config.timestamp_field)
+            if spec is None or spec.kind not in ("timestamp", "integer") or not spec.required:
+                raise ConfigError("timestamp.field", config.timestamp_field,
+                                  "a required date-time or integer (epoch ms) field of the schema")
+        if config.partitioner == "field":
+            missing = [f for f in config.partition_fields if schema.field(f) is None]
+            if missing:
+                raise ConfigError("partition.field.name", ",".join(missing), "fields of the schema")
+        self.time_partitioner = (
+            TimeBasedPartitioner(config.path_format, config.partition_duration_ms, config.timezone)
+            if config.time_based else None
+        )
+
+    def convert(self, topic: str, partition: int, messages: list) -> PartitionBatch:
+        end_offset = messages[-1].offset() + 1
+        ignored = 0
+        if self.config.behavior_on_null_values == "ignore":
+            kept = [m for m in messages if m.value() is not None]
+            ignored, messages = len(messages) - len(kept), kept
+        values = [m.value() for m in messages]
+        decoded = self.decoder.decode(values)
+        bad = [BadRecord(messages[i], r, e, s) for i, r, e, s in
+               zip(decoded.bad_index, decoded.bad_reason, decoded.bad_exception, decoded.bad_stage)]
+        good_idx = decoded.good["i"].to_numpy()
+        good_msgs = [messages[i] for i in good_idx]
+        offsets = np.fromiter((m.offset() for m in good_msgs), dtype=np.int64, count=len(good_msgs))
+        kafka_ts = np.fromiter((m.timestamp()[1] for m in good_msgs), dtype=np.int64, count=len(good_msgs))
+        columns = decoded.good.drop_columns(["i"]).columns + [
+            pa.array([topic] * len(good_msgs), pa.string()),
+            pa.array(np.full(len(good_msgs), partition, dtype=np.int32)),
+            pa.array(offsets),
+            pa.array(kafka_ts, pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
+            pa.array([m.key() for m in good_msgs], pa.binary()),
+        ]
+        rows = pa.Table.from_arrays(columns, schema=self.arrow_schema)
+        times = self._times(rows, kafka_ts)
+        codes, encodings = self._encode(rows, partition, times)
+        return PartitionBatch(topic, partition, rows, offsets, times, codes, encodings, end_offset, bad, ignored)
+
+    def _times(self, rows: pa.Table, kafka_ts: np.ndarray) -> np.ndarray:
+        extractor = self.config.timestamp_extractor
+        if extractor == "Record":
+            return kafka_ts
+        if extractor == "Wallclock":
+            return np.full(rows.num_rows, self.clock_ms(), dtype=np.int64)
+        column = rows[self.config.timestamp_field]
+        if pa.types.is_timestamp(column.type):
+            column = pc.divide(column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()), 1000)
+        return column.to_numpy().astype(np.int64)
+
+    def _encode(self, rows: pa.Table, partition: int, times: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        if self.time_partitioner is not None:
+            return self.time_partitioner.encode(times)
+        if self.config.partitioner == "field":
+            return FieldPartitioner(self.config.partition_fields).encode(
+                [rows[f].to_pylist() for f in self.config.partition_fields]
+            )
+        return DefaultPartitioner().encode(partition, rows.num_rows)
+

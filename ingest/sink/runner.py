@@ -1,0 +1,93 @@
+"""`sluice sink`: tasks.max tasks in one consumer group, counters logged periodically, SIGTERM flushes."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import fields
+
+from ingest.config import SinkConfig
+from ingest.errors import SluiceError
+from ingest.sink.dlq import ensure_topic
+from ingest.sink.storage import Storage
+from ingest.sink.task import SinkTask, TaskStats
+
+log = logging.getLogger("sluice.sink")
+JOIN_GRACE_S = 15.0  # time a fresh consumer group may take to hand out partitions before "idle" counts
+
+
+def totals(tasks: list[SinkTask]) -> TaskStats:
+    total = TaskStats()
+    for task in tasks:
+        for f in fields(TaskStats):
+            if f.name == "last_message":
+                total.last_message = max(total.last_message, task.stats.last_message)
+            else:
+                setattr(total, f.name, getattr(total, f.name) + getattr(task.stats, f.name))
+    return total
+
+
+def summary(tasks: list[SinkTask]) -> str:
+    t = totals(tasks)
+    return (f"good={t.good} dead_lettered={t.dead_lettered} dropped={t.dropped} ignored={t.ignored} "
+            f"written={t.written} files={t.files} bytes={t.bytes} commits={t.commits} lag={t.lag}")
+
+
+def run_sink(config: SinkConfig, instance_id: str | None = None, create_bucket: bool = False,
+             exit_when_idle: float | None = None, stats_every: float = 10.0) -> int:
+    """Run until SIGTERM/SIGINT (or `exit_when_idle` seconds without records); 0 on a clean stop."""
+    for warning in config.warnings:
+        log.warning("config: %s", warning)
+    Storage(config.connections, config.bucket).ensure_bucket(create_bucket)
+    if config.errors_tolerance == "all" and config.dlq_topic:
+        ensure_topic(config.connections, config.dlq_topic, config.dlq_replication_factor, log)
+
+    stop = threading.Event()
+    failures: list[BaseException] = []
+    tasks = [SinkTask(config, i, stop, instance_id) for i in range(config.tasks_max)]
+
+    def run(task: SinkTask) -> None:
+        try:
+            task.run()
+        except BaseException as exc:  # a task's end is reported and stops the others, never swallowed
+            failures.append(exc)
+            stop.set()
+
+    def on_signal(signum, _frame) -> None:
+        log.info("%s: flushing open files, uploading and committing before exit", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    threads = [threading.Thread(target=run, args=(t,), name=f"sink-task-{t.task_id}") for t in tasks]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    log.info("sink %s: %d task(s) in group %s, writing s3://%s/%s", config.name, len(tasks), config.group_id,
+             config.bucket, config.topics_dir)
+    last_report = started
+    try:
+        while any(t.is_alive() for t in threads):
+            time.sleep(0.2)
+            now = time.monotonic()
+            if now - last_report >= stats_every:
+                log.info("progress: %s", summary(tasks))
+                last_report = now
+            if exit_when_idle is not None and not stop.is_set():
+                total = totals(tasks)
+                if now - max(total.last_message, started + JOIN_GRACE_S) >= exit_when_idle:
+                    log.info("no records for %.0fs: stopping", exit_when_idle)
+                    stop.set()
+        for thread in threads:
+            thread.join()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    log.info("final: %s", summary(tasks))
+    for exc in failures:
+        if isinstance(exc, SluiceError):
+            log.error("%s", exc)
+        else:
+            log.error("task failed: %r", exc, exc_info=exc)
+    return 1 if failures else 0
