@@ -100,8 +100,11 @@ def ensure_topic(connections: Connections, topic: str, partitions: int) -> None:
 
 def produce(connections: Connections, topic: str, count: int, hours: float, start_ms: int,
             bad_ratio: float = 0.0, seed: int = 0, rate: float = 0.0, partitions: int = 3,
-            progress: bool = True) -> Counter:
-    """Send the events; returns how many of each kind were acknowledged."""
+            progress: bool = True, deliveries: list | None = None) -> Counter:
+    """Send the events; returns how many of each kind were acknowledged.
+
+    `deliveries`, if given, receives (partition, offset, kind) of every acknowledged event.
+    """
     from tqdm import tqdm
 
     ensure_topic(connections, topic, partitions)
@@ -112,9 +115,11 @@ def produce(connections: Connections, topic: str, count: int, hours: float, star
     sent: Counter = Counter()
     failed: list[str] = []
 
-    def delivered(err, _msg, kind: str) -> None:
+    def delivered(err, msg, kind: str) -> None:
         if err is None:
             sent[kind] += 1
+            if deliveries is not None:
+                deliveries.append((msg.partition(), msg.offset(), kind))
         else:
             failed.append(str(err))
 

@@ -51,12 +51,14 @@ def _checks(k: int, f: FieldSpec) -> list[tuple[str, str]]:
         "integer": ("('BIGINT', 'UBIGINT')", "an integer"), "number": ("('BIGINT', 'UBIGINT', 'DOUBLE')", "a number"),
         "boolean": ("('BOOLEAN')", "true or false"),
     }[f.kind]
-    checks.append((f"{present} and {t} not in {allowed}", f"{_q(f'field {name} must be {described}, got ')} || lower({t})"))
+    must_be = _q(f"field {name} must be {described}, got ")
+    checks.append((f"{present} and {t} not in {allowed}", f"{must_be} || lower({t})"))
     if f.kind == "uuid":
         checks.append((f"{present} and {v} is null", f"{_q(f'field {name} is not a uuid: ')} || left({s}, 60)"))
     if f.kind == "timestamp":
         lo, hi = (x.isoformat() for x in f.time_range)
-        checks.append((f"{present} and {v} is null", f"{_q(f'field {name} is not an ISO 8601 time: ')} || left({s}, 60)"))
+        not_iso = _q(f"field {name} is not an ISO 8601 time: ")
+        checks.append((f"{present} and {v} is null", f"{not_iso} || left({s}, 60)"))
         checks.append((f"{present} and ({v} < {_q(lo)}::timestamptz or {v} >= {_q(hi)}::timestamptz)",
                        f"{_q(f'field {name} is out of range [{lo}, {hi}): ')} || left({s}, 60)"))
     return checks
@@ -81,7 +83,7 @@ def build_query(schema: EventSchema) -> str:
     )
     when = "\n".join(f"      when {cond} then {reason}" for k, f in fields for cond, reason in _checks(k, f))
     out = ",\n".join(
-        f"    {'v%d::varchar' % k if f.kind == 'uuid' else 'v%d' % k} as {_ident(f.name)}" for k, f in fields
+        f"    {f'v{k}::varchar' if f.kind == 'uuid' else f'v{k}'} as {_ident(f.name)}" for k, f in fields
     )
     return f"""
 with decoded as (
@@ -129,8 +131,9 @@ class Decoder:
         self.schema = schema
         self.query = build_query(schema)
         self.con = duckdb.connect(config={"threads": 1})
+        # arrow_schema() ends with the Kafka columns, which the decoder does not produce
         self._target = pa.schema([("i", pa.int32())] + [
-            pa.field(f.name, t) for f, t in zip(schema.fields, schema.arrow_schema().types)
+            pa.field(f.name, t) for f, t in zip(schema.fields, schema.arrow_schema().types, strict=False)
         ])
 
     def decode(self, values: list[bytes | None]) -> Decoded:

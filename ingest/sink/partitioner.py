@@ -117,6 +117,7 @@ class FieldPartitioner:
         self.fields = list(fields)
 
     def encode(self, columns: Sequence[Sequence[object]]) -> tuple[np.ndarray, list[str]]:
-        labels = ["/".join(f"{f}={_safe(v)}" for f, v in zip(self.fields, row)) for row in zip(*columns)]
+        rows = zip(*columns, strict=True)
+        labels = ["/".join(f"{f}={_safe(v)}" for f, v in zip(self.fields, row, strict=True)) for row in rows]
         uniques, codes = np.unique(np.array(labels, dtype=object), return_inverse=True)
         return codes, list(uniques)

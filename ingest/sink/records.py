@@ -3,8 +3,8 @@ record times and encoded partitions, and the bad ones with why."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -67,7 +67,7 @@ class RecordConverter:
         values = [m.value() for m in messages]
         decoded = self.decoder.decode(values)
         bad = [BadRecord(messages[i], r, e, s) for i, r, e, s in
-               zip(decoded.bad_index, decoded.bad_reason, decoded.bad_exception, decoded.bad_stage)]
+               zip(decoded.bad_index, decoded.bad_reason, decoded.bad_exception, decoded.bad_stage, strict=True)]
         good_idx = decoded.good["i"].to_numpy()
         good_msgs = [messages[i] for i in good_idx]
         offsets = np.fromiter((m.offset() for m in good_msgs), dtype=np.int64, count=len(good_msgs))

@@ -22,8 +22,8 @@ def totals(tasks: list[SinkTask]) -> TaskStats:
     total = TaskStats()
     for task in tasks:
         for f in fields(TaskStats):
-            if f.name == "last_message":
-                total.last_message = max(total.last_message, task.stats.last_message)
+            if f.name in ("last_message", "assigned_at"):
+                setattr(total, f.name, max(getattr(total, f.name), getattr(task.stats, f.name)))
             else:
                 setattr(total, f.name, getattr(total, f.name) + getattr(task.stats, f.name))
     return total
@@ -32,7 +32,8 @@ def totals(tasks: list[SinkTask]) -> TaskStats:
 def summary(tasks: list[SinkTask]) -> str:
     t = totals(tasks)
     return (f"good={t.good} dead_lettered={t.dead_lettered} dropped={t.dropped} ignored={t.ignored} "
-            f"written={t.written} files={t.files} bytes={t.bytes} commits={t.commits} lag={t.lag}")
+            f"written={t.written} files={t.files} bytes={t.bytes} commits={t.commits} "
+            f"lag={t.lag} unfetched={t.fetch_lag}")
 
 
 def run_sink(config: SinkConfig, instance_id: str | None = None, create_bucket: bool = False,
@@ -76,7 +77,9 @@ def run_sink(config: SinkConfig, instance_id: str | None = None, create_bucket: 
                 last_report = now
             if exit_when_idle is not None and not stop.is_set():
                 total = totals(tasks)
-                if now - max(total.last_message, started + JOIN_GRACE_S) >= exit_when_idle:
+                # Idle counts from the last record, or the last (re)assignment; before any, give the group time.
+                since = max(total.last_message, total.assigned_at) if total.assigned_at else started + JOIN_GRACE_S
+                if now - since >= exit_when_idle and total.fetch_lag == 0:
                     log.info("no records for %.0fs: stopping", exit_when_idle)
                     stop.set()
         for thread in threads:

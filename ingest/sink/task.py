@@ -41,7 +41,9 @@ class TaskStats:
     bytes: int = 0
     commits: int = 0
     lag: int = 0
+    fetch_lag: int = 0
     last_message: float = 0.0
+    assigned_at: float = 0.0  # monotonic time of the last assignment
 
 
 def wall_ms() -> int:
@@ -75,26 +77,39 @@ class SinkTask:
         self.consumer = Consumer(kafka_config(config.connections, **settings))
 
     # -- group membership ------------------------------------------------------------------------------
-    def _on_assign(self, _consumer, partitions: list[TopicPartition]) -> None:
-        for tp in partitions:
-            self.writers[(tp.topic, tp.partition)] = PartitionWriter(
-                tp.topic, tp.partition, self.config.flush_size, self.config.rotate_interval_ms,
-                self.config.rotate_schedule_interval_ms,
-            )
+    def _on_assign(self, consumer, partitions: list[TopicPartition]) -> None:
+        # The group's committed offsets: where this task resumes, and what counts as unconsumed before a fetch.
+        committed = consumer.committed(partitions, timeout=30) if partitions else []
+        for tp in committed:
+            writer = PartitionWriter(tp.topic, tp.partition, self.config.flush_size, self.config.rotate_interval_ms,
+                                     self.config.rotate_schedule_interval_ms)
+            writer.committed = tp.offset if tp.offset >= 0 else None
+            self.writers[(tp.topic, tp.partition)] = writer
+        self.stats.assigned_at = time.monotonic()
         log.info("task %d assigned %s", self.task_id, sorted(f"{t.topic}[{t.partition}]" for t in partitions))
 
     def _on_revoke(self, _consumer, partitions: list[TopicPartition]) -> None:
+        """A clean hand-over: upload and commit what is open, so the next owner starts where this one ended."""
+        for tp in partitions:
+            writer = self.writers.pop((tp.topic, tp.partition), None)
+            closed = writer.close_now("revoke") if writer is not None else None
+            if closed is not None:
+                self._commit_round(writer, closed)
+        log.info("task %d revoked %s", self.task_id, sorted(f"{t.topic}[{t.partition}]" for t in partitions))
+
+    def _on_lost(self, _consumer, partitions: list[TopicPartition]) -> None:
+        """Lost (not handed over): the group moved on, commits would fail; the new owner reads them again."""
         for tp in partitions:
             writer = self.writers.pop((tp.topic, tp.partition), None)
             if writer is not None and writer.has_open_files:
-                log.info("task %d: %s[%d] revoked; %d unuploaded records will be read again by its next owner",
-                         self.task_id, tp.topic, tp.partition, writer.state.count)
+                log.warning("task %d: %s[%d] lost; %d unuploaded records will be read again by its next owner",
+                            self.task_id, tp.topic, tp.partition, writer.state.count)
 
     # -- the loop --------------------------------------------------------------------------------------
     def run(self) -> None:
         topics = list(self.config.topics) or [f"^{self.config.topics_regex}"]
         self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
-                                on_lost=self._on_revoke)
+                                on_lost=self._on_lost)
         try:
             while not self.stop.is_set():
                 messages = self.consumer.consume(num_messages=self.batch_size, timeout=0.2)
@@ -102,7 +117,7 @@ class SinkTask:
                     self.stats.last_message = time.monotonic()
                     self._handle(messages)
                 self._rotate_scheduled()
-                self.stats.lag = self._lag()
+                self.stats.lag, self.stats.fetch_lag = self._lags()
             self._close_all("shutdown")
         finally:
             self.consumer.close()
@@ -200,16 +215,21 @@ class SinkTask:
             watermark_document(self.config.name, *key, offset, end, max_record_ms, complete, now),
         )
 
-    def _lag(self) -> int:
-        """Records not yet committed over the assigned partitions (from the last fetch's high watermarks).
+    def _lags(self) -> tuple[int, int]:
+        """(records not yet committed, records not yet consumed) over the assigned partitions, from the last
+        fetch's high watermarks; a partition whose high watermark is unknown yet counts one unconsumed record.
 
         Asked from the task's own thread: the consumer is not shared with other threads."""
-        total = 0
+        committed_lag = fetch_lag = 0
         for (topic, partition), writer in list(self.writers.items()):
-            try:
-                _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
-            except (RuntimeError, KafkaException):  # closed, or not fetched yet
+            low, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            if high < 0:
+                fetch_lag += 1
                 continue
-            if high >= 0 and writer.committed is not None:
-                total += max(high - writer.committed, 0)
-        return total
+            position = self.consumer.position([TopicPartition(topic, partition)])[0].offset
+            if position < 0:  # nothing fetched since the assignment: the task resumes at the committed offset
+                position = writer.committed if writer.committed is not None else max(low, 0)
+            fetch_lag += max(high - position, 0)
+            if writer.committed is not None:
+                committed_lag += max(high - writer.committed, 0)
+        return committed_lag, fetch_lag

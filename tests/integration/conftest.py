@@ -54,3 +54,20 @@ def cassandra(connections: Connections):
 def unique_name() -> str:
     """A name no other test or run uses: valid as a Kafka topic, S3 bucket and CQL identifier."""
     return f"t{uuid.uuid4().hex[:16]}"
+
+
+@pytest.fixture(scope="session")
+def lake(connections: Connections, s3):
+    """A DuckDB connection that reads the lake through the stack's S3 endpoint."""
+    from ingest.lake import lake_connection
+
+    con = lake_connection(connections)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def names(unique_name: str) -> dict[str, str]:
+    """Unique topic, bucket, connector and DLQ names for one test."""
+    return {"topic": f"{unique_name}-ev", "bucket": unique_name, "name": f"{unique_name}-sink",
+            "dlq": f"{unique_name}-dlq"}

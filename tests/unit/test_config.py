@@ -21,7 +21,8 @@ def seed(**changes) -> dict:
 def test_seed_config_parses_with_confluent_meanings_and_defaults():
     cfg = load_sink_config(SEED, CONN)
     assert (cfg.name, cfg.group_id, cfg.topics, cfg.bucket) == ("s3-sink", "connect-s3-sink", ("events",), "data-lake")
-    assert (cfg.tasks_max, cfg.flush_size, cfg.rotate_interval_ms, cfg.rotate_schedule_interval_ms) == (3, 10000, 600000, -1)
+    rotation = (cfg.flush_size, cfg.rotate_interval_ms, cfg.rotate_schedule_interval_ms)
+    assert (cfg.tasks_max, *rotation) == (3, 10000, 600000, -1)
     assert (cfg.partitioner, cfg.partition_duration_ms) == ("time", 3_600_000)
     assert cfg.path_format == "'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH"
     assert (cfg.format, cfg.parquet_codec, cfg.extension) == ("parquet", "snappy", ".snappy.parquet")

@@ -1,8 +1,8 @@
 import numpy as np
+import pyarrow as pa
 
 from ingest.sink.partition_writer import PartitionWriter
 from ingest.sink.rotation import RoundState, next_aligned, next_cut
-import pyarrow as pa
 
 
 def arr(*values) -> np.ndarray:

@@ -1,0 +1,101 @@
+"""Bad records: each kind to the DLQ with Kafka Connect's context headers, or a stop with errors.tolerance=none."""
+
+from confluent_kafka import Consumer, TopicPartition
+from support.sink import produce_events, run_sink, sink_config
+
+from ingest.clients import kafka_config
+from ingest.produce import BAD_KINDS
+
+REASONS = {
+    "not_json": "value is not valid JSON",
+    "missing_field": "missing required field",
+    "wrong_type": "must be a string, got",
+    "bad_timestamp": "is not an ISO 8601 time",
+    "out_of_range_timestamp": "is out of range",
+    "null_value": "null value (tombstone)",
+}
+
+
+def read_all(connections, topic: str, expected: int) -> list:
+    consumer = Consumer(kafka_config(connections, **{"group.id": f"{topic}-reader", "auto.offset.reset": "earliest"}))
+    consumer.subscribe([topic])
+    got = []
+    try:
+        for _ in range(200):
+            got += [m for m in consumer.consume(500, timeout=0.5) if m.error() is None]
+            if len(got) >= expected:
+                break
+    finally:
+        consumer.close()
+    return got
+
+
+def committed(connections, group: str, topic: str, partitions: int) -> list[int]:
+    consumer = Consumer(kafka_config(connections, **{"group.id": group}))
+    try:
+        tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=30)
+        return [tp.offset for tp in tps]
+    finally:
+        consumer.close()
+
+
+def test_each_kind_of_bad_record_reaches_the_dlq_unchanged_with_context_headers(tmp_path, connections, lake, names):
+    topic, dlq = names["topic"], names["dlq"]
+    config = sink_config(tmp_path, names["name"], topics=topic, **{
+        "s3.bucket.name": names["bucket"], "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+        "errors.tolerance": "all", "errors.deadletterqueue.topic.name": dlq,
+        "errors.deadletterqueue.context.headers.enable": "true",
+    })
+    deliveries = produce_events(connections, topic, 2000, partitions=2, bad_ratio=0.1, seed=3)
+    bad = {(p, o): kind for p, o, kind in deliveries if kind != "good"}
+    assert set(bad.values()) == set(BAD_KINDS)
+
+    result = run_sink(config)
+    assert result.returncode == 0, result.stdout
+
+    letters = read_all(connections, dlq, len(bad))
+    assert len(letters) == len(bad)
+    seen_kinds = set()
+    for m in letters:
+        h = {k: v.decode() for k, v in m.headers()}
+        where = (int(h["__connect.errors.partition"]), int(h["__connect.errors.offset"]))
+        kind = bad[where]
+        seen_kinds.add(kind)
+        assert h["__connect.errors.topic"] == topic
+        assert REASONS[kind] in h["__connect.errors.exception.message"], (kind, h)
+        assert h["__connect.errors.exception.class.name"].startswith("org.apache.kafka.connect.errors.")
+        assert h["__connect.errors.connector.name"] == names["name"]
+        assert (m.value() is None) == (kind == "null_value")
+    assert seen_kinds == set(BAD_KINDS)
+
+    good = {(p, o) for p, o, kind in deliveries if kind == "good"}
+    rows = lake.sql(f"select _kafka_partition, _kafka_offset from "
+                    f"read_parquet('s3://{names['bucket']}/topics/{topic}/*/*/*/*/*.parquet')").fetchall()
+    assert sorted(rows) == sorted(good)
+    assert committed(connections, f"connect-{names['name']}", topic, 2) == [
+        1 + max(o for p, o, _ in deliveries if p == part) for part in (0, 1)
+    ]
+    assert f"dead_lettered={len(bad)}" in result.stdout
+
+
+def test_tolerance_none_stops_at_the_first_bad_record_and_commits_nothing_past_it(
+    tmp_path, connections, lake, names
+):
+    topic = names["topic"]
+    config = sink_config(tmp_path, names["name"], topics=topic, **{
+        "s3.bucket.name": names["bucket"], "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+        "tasks.max": "1", "flush.size": "20",
+    })
+    deliveries = produce_events(connections, topic, 300, partitions=1, bad_ratio=0.02, seed=11)
+    first_bad = min(o for _, o, kind in deliveries if kind != "good")
+
+    result = run_sink(config)
+
+    assert result.returncode == 1
+    assert f"bad record at {topic}[0]@{first_bad}" in result.stdout
+    assert "errors.tolerance=none" in result.stdout
+    [offset] = committed(connections, f"connect-{names['name']}", topic, 1)
+    assert offset <= first_bad
+    rows = lake.sql(f"select max(_kafka_offset), count(*) from "
+                    f"read_parquet('s3://{names['bucket']}/topics/{topic}/*/*/*/*/*.parquet')").fetchone()
+    assert rows[0] < first_bad and rows[1] == offset

@@ -1,0 +1,65 @@
+"""Running the sink as the `sluice` command it is, producing sample events, listing the lake."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.connections import REPO_ROOT, Connections
+
+SEED_CONFIG = REPO_ROOT / "config" / "s3-sink.json"
+SLUICE = str(Path(sys.executable).parent / "sluice")
+
+
+def sink_config(tmp_path: Path, name: str, **changes: str) -> Path:
+    """The seed S3 sink config with `changes` (None removes a key), written to a file."""
+    document = json.loads(SEED_CONFIG.read_text())
+    document["name"] = name
+    for key, value in changes.items():
+        if value is None:
+            document["config"].pop(key, None)
+        else:
+            document["config"][key] = value
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(document, indent=2))
+    return path
+
+
+def start_sink(config: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([SLUICE, "sink", "--config", str(config), "--create-bucket", "--stats-every", "2", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def run_sink(config: Path, *args: str, idle: float = 3, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run the sink until it has seen no records for `idle` seconds; its output is in .stdout."""
+    proc = start_sink(config, "--exit-when-idle", str(idle), *args)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        pytest.fail(f"sink did not finish within {timeout}s:\n{out[-4000:]}")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
+
+
+def produce_events(connections: Connections, topic: str, count: int, partitions: int, **kwargs) -> list:
+    """Produce sample events; returns (partition, offset, kind) of each."""
+    from ingest.produce import produce
+
+    deliveries: list = []
+    kwargs.setdefault("start_ms", START_MS)
+    kwargs.setdefault("hours", 3)
+    produce(connections, topic, count, partitions=partitions, progress=False, deliveries=deliveries, **kwargs)
+    return sorted(deliveries)
+
+
+START_MS = 1_705_309_200_000  # 2024-01-15T09:00:00Z
+
+
+def object_keys(s3, bucket: str, prefix: str = "") -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
