@@ -1,10 +1,10 @@
 """Bad records: each kind to the DLQ with Kafka Connect's context headers, or a stop with errors.tolerance=none."""
 
 from confluent_kafka import Consumer, TopicPartition
-from support.sink import produce_events, run_sink, sink_config
 
 from ingest.clients import kafka_config
 from ingest.produce import BAD_KINDS
+from support.sink import produce_events, run_sink, sink_config
 
 REASONS = {
     "not_json": "value is not valid JSON",
