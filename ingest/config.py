@@ -78,6 +78,7 @@ class SinkConfig:
     dlq_context_headers: bool
     schema_file: Path
     watermark_lateness_ms: int
+    watermark_interval_ms: int  # at most one watermark write per partition per interval (0: after every commit)
     connections: Connections
     consumer_overrides: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
@@ -231,6 +232,7 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
     if not schema_file.is_file():
         raise ConfigError("sluice.schema.file", str(schema_file), "a JSON Schema or Arrow schema file that exists")
     lateness = r.integer("sluice.watermark.lateness.ms", 0, 0)
+    watermark_interval = r.integer("sluice.watermark.interval.ms", 1000, 0)
 
     env = Connections.from_env() if connections is None else connections
     conn = Connections(
@@ -260,7 +262,8 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
         timestamp_extractor=extractor, timestamp_field=timestamp_field, format=fmt, parquet_codec=codec,
         behavior_on_null_values=null_behavior, errors_tolerance=tolerance, dlq_topic=dlq,
         dlq_replication_factor=dlq_rf, dlq_context_headers=dlq_headers, schema_file=schema_file,
-        watermark_lateness_ms=lateness, connections=conn, consumer_overrides=overrides,
+        watermark_lateness_ms=lateness, watermark_interval_ms=watermark_interval, connections=conn,
+        consumer_overrides=overrides,
         warnings=tuple(warnings),
     )
 

@@ -22,6 +22,11 @@ from ingest.connections import Connections
 
 EVENT_TYPES = ("page_view", "add_to_cart", "checkout", "search", "login", "logout")
 SOURCES = ("web", "ios", "android")
+USER_AGENTS = (
+    "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1) Mobile/15E148",
+    "Mozilla/5.0 (Linux; Android 15; Pixel 9) Chrome/131.0",
+)
 BAD_KINDS = ("not_json", "missing_field", "wrong_type", "bad_timestamp", "out_of_range_timestamp", "null_value")
 JITTER_MS = 30_000
 
@@ -51,6 +56,7 @@ def _event(rng: random.Random, ms: int) -> dict:
         "user_id": f"user-{rng.randrange(5000):04d}",
         "session_id": f"s-{rng.getrandbits(32):08x}",
         "source": rng.choice(SOURCES),
+        "user_agent": rng.choice(USER_AGENTS),
     }
     if event_type == "checkout":
         event["amount"] = round(rng.uniform(5, 500), 2)
@@ -73,12 +79,13 @@ def _spoil(rng: random.Random, event: dict, kind: str) -> bytes | None:
     return json.dumps(event).encode()
 
 
-def generate(count: int, hours: float, start_ms: int, bad_ratio: float = 0.0, seed: int = 0):
+def generate(count: int, hours: float, start_ms: int, bad_ratio: float = 0.0, seed: int = 0,
+             jitter_ms: int = JITTER_MS):
     """Yield `count` ProducedEvents: reproducible for a seed and start."""
     rng = random.Random(seed)
     span = int(hours * 3_600_000)
     for i in range(count):
-        ms = start_ms + (span * i) // max(count, 1) + rng.randint(-JITTER_MS, JITTER_MS)
+        ms = start_ms + (span * i) // max(count, 1) + rng.randint(-jitter_ms, jitter_ms)
         ms = min(max(ms, start_ms), start_ms + span - 1)
         event = _event(rng, ms)
         kind = rng.choice(BAD_KINDS) if rng.random() < bad_ratio else "good"
@@ -100,7 +107,7 @@ def ensure_topic(connections: Connections, topic: str, partitions: int) -> None:
 
 def produce(connections: Connections, topic: str, count: int, hours: float, start_ms: int,
             bad_ratio: float = 0.0, seed: int = 0, rate: float = 0.0, partitions: int = 3,
-            progress: bool = True, deliveries: list | None = None) -> Counter:
+            progress: bool = True, deliveries: list | None = None, jitter_ms: int = JITTER_MS) -> Counter:
     """Send the events; returns how many of each kind were acknowledged.
 
     `deliveries`, if given, receives (partition, offset, kind) of every acknowledged event.
@@ -125,7 +132,7 @@ def produce(connections: Connections, topic: str, count: int, hours: float, star
 
     began = time.monotonic()
     with tqdm(total=count, unit="ev", desc=f"produce {topic}", disable=not progress, mininterval=0.5) as bar:
-        for i, event in enumerate(generate(count, hours, start_ms, bad_ratio, seed)):
+        for i, event in enumerate(generate(count, hours, start_ms, bad_ratio, seed, jitter_ms)):
             while True:
                 try:
                     producer.produce(topic, key=event.key, value=event.value, timestamp=event.timestamp_ms,

@@ -63,7 +63,9 @@ class SinkTask:
             self.dlq = DeadLetterQueue(config.connections, config.dlq_topic, config.dlq_context_headers,
                                        config.name, task_id)
         self.writers: dict[tuple[str, int], PartitionWriter] = {}
-        self.watermarks: dict[tuple[str, int], int | None] = {}
+        self.watermarks: dict[tuple[str, int], int | None] = {}  # complete_until_ms per partition
+        self.pending_watermarks: dict[tuple[str, int], dict] = {}  # committed, not yet written to S3
+        self.watermark_written: dict[tuple[str, int], int] = {}  # wall ms of the last write
         settings = {
             "group.id": config.group_id, "enable.auto.commit": False, "auto.offset.reset": "earliest",
             "enable.partition.eof": False, "session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000,
@@ -95,12 +97,14 @@ class SinkTask:
             closed = writer.close_now("revoke") if writer is not None else None
             if closed is not None:
                 self._commit_round(writer, closed)
+        self._flush_watermarks(force=True)
         log.info("task %d revoked %s", self.task_id, sorted(f"{t.topic}[{t.partition}]" for t in partitions))
 
     def _on_lost(self, _consumer, partitions: list[TopicPartition]) -> None:
         """Lost (not handed over): the group moved on, commits would fail; the new owner reads them again."""
         for tp in partitions:
             writer = self.writers.pop((tp.topic, tp.partition), None)
+            self.pending_watermarks.pop((tp.topic, tp.partition), None)  # the new owner writes newer ones
             if writer is not None and writer.has_open_files:
                 log.warning("task %d: %s[%d] lost; %d unuploaded records will be read again by its next owner",
                             self.task_id, tp.topic, tp.partition, writer.state.count)
@@ -117,8 +121,10 @@ class SinkTask:
                     self.stats.last_message = time.monotonic()
                     self._handle(messages)
                 self._rotate_scheduled()
+                self._flush_watermarks()
                 self.stats.lag, self.stats.fetch_lag = self._lags()
             self._close_all("shutdown")
+            self._flush_watermarks(force=True)
         finally:
             self.consumer.close()
             if self.dlq is not None:
@@ -200,6 +206,7 @@ class SinkTask:
         self._write_watermark(writer, offset, max_record_ms)
 
     def _write_watermark(self, writer: PartitionWriter, offset: int, max_record_ms: int | None) -> None:
+        """Advance the partition's watermark; it reaches S3 at most once per interval (see _flush_watermarks)."""
         key = (writer.topic, writer.partition)
         if key not in self.watermarks:
             previous = self.storage.get_json(watermark_key(self.config.name, *key))
@@ -210,10 +217,18 @@ class SinkTask:
         complete = next_watermark(self.watermarks[key], max_record_ms, end is not None and offset >= end, now,
                                   self.config.watermark_lateness_ms)
         self.watermarks[key] = complete
-        self.storage.put_json(
-            watermark_key(self.config.name, *key),
-            watermark_document(self.config.name, *key, offset, end, max_record_ms, complete, now),
-        )
+        self.pending_watermarks[key] = watermark_document(self.config.name, *key, offset, end, max_record_ms,
+                                                          complete, now)
+        self._flush_watermarks(only=key)
+
+    def _flush_watermarks(self, force: bool = False, only: tuple[str, int] | None = None) -> None:
+        now = self.clock_ms()
+        for key in [only] if only is not None else list(self.pending_watermarks):
+            if key in self.pending_watermarks and (
+                force or now - self.watermark_written.get(key, 0) >= self.config.watermark_interval_ms
+            ):
+                self.storage.put_json(watermark_key(self.config.name, *key), self.pending_watermarks.pop(key))
+                self.watermark_written[key] = now
 
     def _lags(self) -> tuple[int, int]:
         """(records not yet committed, records not yet consumed) over the assigned partitions, from the last

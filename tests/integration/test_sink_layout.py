@@ -1,6 +1,7 @@
 """The seed config over three hours of events on two partitions: the connector's keys, files and rows."""
 
 import datetime as dt
+import json
 
 from support.sink import object_keys, produce_events, run_sink, sink_config
 
@@ -76,3 +77,27 @@ def test_seed_config_writes_the_connectors_keys_and_rows(tmp_path, connections, 
     assert rows == expected
     assert f"topics/{topic}/year=2024/month=01/day=15/hour=09/{topic}+0+0000000000.snappy.parquet" in rows
     assert max(rows.values()) == 60 and list(rows.values()).count(60) > 10  # both rules closed files
+
+
+def test_watermarks_record_the_committed_offset_and_completeness_per_partition(tmp_path, connections, s3, names):
+    topic, bucket = names["topic"], names["bucket"]
+    config = sink_config(tmp_path, names["name"], topics=topic, **{
+        "s3.bucket.name": bucket, "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+        "sluice.watermark.lateness.ms": "5000",
+    })
+    deliveries = produce_events(connections, topic, 1200, partitions=2, seed=4, hours=1)
+    before = dt.datetime.now(dt.UTC).timestamp() * 1000
+
+    result = run_sink(config)
+
+    assert result.returncode == 0, result.stdout
+    keys = object_keys(s3, bucket, "_sluice/")
+    assert keys == [f"_sluice/{names['name']}/watermarks/{topic}/{p}.json" for p in (0, 1)]
+    for partition, key in enumerate(keys):
+        doc = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        end = 1 + max(o for p, o, _ in deliveries if p == partition)
+        assert (doc["topic"], doc["partition"], doc["committed_offset"]) == (topic, partition, end)
+        assert (doc["end_offset"], doc["lag"]) == (end, 0)
+        # caught up: complete until the wall clock minus the lateness, well past every 2024 record
+        assert doc["complete_until_ms"] >= before - 5000
+        assert doc["max_record_time"].startswith("2024-01-15T09:")

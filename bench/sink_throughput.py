@@ -1,0 +1,195 @@
+"""The S3 sink against a bare confluent-kafka consumer on the same topic, measured in the same run.
+
+    .venv/bin/python bench/sink_throughput.py [--events 1000000] [--partitions 4] [--tasks 1]
+
+Needs the stack (`./dev up`). Produces the events once to a fresh topic, then runs, each as its own process
+and timed from launch: a bare consumer that reads every record and discards it (the baseline), and
+`sluice sink` with the seed config (record-time extractor, one process) until its group has committed every
+offset. Prints events/s, peak RSS and their ratios, then a per-stage profile of the sink's work on one
+flush-sized batch, which shows what bounds it. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from confluent_kafka import Consumer, TopicPartition
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ingest.clients import kafka_config  # noqa: E402
+from ingest.connections import Connections  # noqa: E402
+
+START_MS = 1_705_309_200_000  # 2024-01-15T09:00:00Z
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bare_consume(topic: str, events: int) -> None:
+    """The baseline, in its own process: consume `events` records as fast as possible and drop them."""
+    conn = Connections.from_env()
+    consumer = Consumer(kafka_config(conn, **{
+        "group.id": f"bare-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest", "enable.auto.commit": False,
+        "fetch.max.bytes": 16 * 1024 * 1024,
+    }))
+    consumer.subscribe([topic])
+    seen = 0
+    while seen < events:
+        for message in consumer.consume(num_messages=10_000, timeout=0.2):
+            if message.error() is None:
+                message.value()
+                seen += 1
+    consumer.close()
+    print(json.dumps({"peak_rss_mib": peak_rss_mib(os.getpid())}))
+
+
+def committed_total(conn: Connections, group: str, topic: str, partitions: int) -> int:
+    consumer = Consumer(kafka_config(conn, **{"group.id": group}))
+    try:
+        tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        return sum(max(tp.offset, 0) for tp in tps)
+    finally:
+        consumer.close()
+
+
+def run_baseline(topic: str, events: int) -> dict:
+    began = time.monotonic()
+    out = subprocess.run([sys.executable, __file__, "--bare", topic, "--events", str(events)], check=True,
+                         capture_output=True, text=True).stdout
+    seconds = time.monotonic() - began
+    return {"seconds": seconds, "events_per_s": events / seconds, **json.loads(out.strip().splitlines()[-1])}
+
+
+def run_sink(conn: Connections, topic: str, bucket: str, events: int, partitions: int, tasks: int,
+             workdir: Path) -> dict:
+    name = f"{topic}-sink"
+    document = json.loads((ROOT / "config" / "s3-sink.json").read_text())
+    document["name"] = name
+    document["config"].update({"topics": topic, "s3.bucket.name": bucket, "tasks.max": str(tasks),
+                               "timestamp.extractor": "RecordField", "timestamp.field": "event_time"})
+    config = workdir / f"{name}.json"
+    config.write_text(json.dumps(document))
+    log_path = workdir / f"{name}.log"
+    began = time.monotonic()
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "sluice"), "sink", "--config", str(config),
+                                 "--create-bucket", "--stats-every", "0.25"], stdout=log, stderr=subprocess.STDOUT)
+    # Every record consumed, then SIGTERM: the sink uploads its open files and commits; timed until it exits.
+    peak = 0.0
+    while f"good={events} " not in log_path.read_text():
+        time.sleep(0.25)
+        if proc.poll() is not None:
+            raise SystemExit(f"the sink exited early ({proc.returncode}); see {log_path}")
+        peak = max(peak, peak_rss_mib(proc.pid))
+    peak = max(peak, peak_rss_mib(proc.pid))
+    proc.terminate()
+    proc.wait(timeout=120)
+    seconds = time.monotonic() - began
+    final = [line for line in log_path.read_text().splitlines() if "final:" in line][-1]
+    stats = dict(item.split("=") for item in final.split("final: ")[1].split())
+    if committed_total(conn, f"connect-{name}", topic, partitions) != events or int(stats["written"]) != events:
+        raise SystemExit(f"the sink did not write and commit every record; see {log_path}")
+    return {"seconds": seconds, "events_per_s": events / seconds, "peak_rss_mib": peak, "log": str(log_path),
+            "files": int(stats["files"])}
+
+
+def stage_profile(conn: Connections, topic: str, bucket: str, batch: int) -> dict:
+    """Seconds per stage for one flush-sized batch of one partition, in this process."""
+    from ingest.config import parse_sink_config
+    from ingest.schema import load_schema
+    from ingest.sink.records import RecordConverter
+    from ingest.sink.storage import Storage
+    from ingest.sink.writer import file_bytes
+
+    document = json.loads((ROOT / "config" / "s3-sink.json").read_text())
+    document["config"].update({"topics": topic, "s3.bucket.name": bucket, "timestamp.extractor": "RecordField",
+                               "timestamp.field": "event_time"})
+    cfg = parse_sink_config(document, conn)
+    consumer = Consumer(kafka_config(conn, **{"group.id": f"profile-{uuid.uuid4().hex[:8]}",
+                                              "enable.auto.commit": False, "fetch.max.bytes": 16 * 1024 * 1024}))
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    messages: list = []
+    t0 = time.perf_counter()
+    while len(messages) < batch:
+        messages += consumer.consume(num_messages=batch - len(messages), timeout=1.0)
+    t_consume = time.perf_counter() - t0
+    consumer.close()
+    converter = RecordConverter(cfg, load_schema(cfg.schema_file), lambda: 0)
+    converter.convert(topic, 0, messages[:100])  # warm-up
+    t0 = time.perf_counter()
+    converted = converter.convert(topic, 0, messages)
+    t_convert = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    body = file_bytes(converted.rows, "parquet", cfg.parquet_codec, converter.schema)
+    t_parquet = time.perf_counter() - t0
+    storage = Storage(conn, bucket)
+    t0 = time.perf_counter()
+    storage.put(f"bench/{topic}/profile.parquet", body)
+    t_put = time.perf_counter() - t0
+    return {"records": len(messages), "consume": t_consume, "decode+convert": t_convert,
+            "parquet": t_parquet, "s3 put": t_put, "parquet_bytes": len(body)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--tasks", type=int, default=1, help="tasks.max of the sink (one process)")
+    parser.add_argument("--jitter-ms", type=int, default=30_000,
+                        help="event-time disorder of the producer (default: sluice produce's ±30 s)")
+    parser.add_argument("--bare", metavar="TOPIC", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare:
+        bare_consume(args.bare, args.events)
+        return 0
+
+    from ingest.produce import produce
+    from ingest.sink.storage import Storage
+
+    conn = Connections.from_env()
+    run_id = uuid.uuid4().hex[:8]
+    topic, bucket = f"bench-{run_id}", f"bench-{run_id}"
+    began = time.monotonic()
+    produce(conn, topic, args.events, 3, START_MS, seed=1, partitions=args.partitions, jitter_ms=args.jitter_ms)
+    produced = time.monotonic() - began
+    Storage(conn, bucket).ensure_bucket(create=True)
+    workdir = ROOT / ".stack" / "bench"
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    base = run_baseline(topic, args.events)
+    sink = run_sink(conn, topic, bucket, args.events, args.partitions, args.tasks, workdir)
+    profile = stage_profile(conn, topic, bucket, 10_000)
+
+    print(f"\n{args.events:,} events (~300 B, event times ±{args.jitter_ms / 1000:g} s out of order) "
+          f"on {args.partitions} partitions; produced in {produced:.1f}s")
+    print(f"{'':<28}{'seconds':>10}{'events/s':>12}{'peak RSS MiB':>15}")
+    for label, r in (("bare confluent-kafka loop", base), (f"sluice sink (tasks.max={args.tasks})", sink)):
+        print(f"{label:<28}{r['seconds']:>10.1f}{r['events_per_s']:>12,.0f}{r['peak_rss_mib']:>15.0f}")
+    print(f"ratio sink/bare: throughput {sink['events_per_s'] / base['events_per_s']:.2f}, "
+          f"peak memory {sink['peak_rss_mib'] / base['peak_rss_mib']:.2f}")
+    stages = {k: v for k, v in profile.items() if k not in ("records", "parquet_bytes")}
+    total = sum(stages.values())
+    print(f"\nper-stage profile of one {profile['records']:,}-record batch "
+          f"({profile['parquet_bytes'] / 1024:.0f} KiB of Parquet):")
+    for stage, seconds in stages.items():
+        print(f"  {stage:<16}{seconds * 1000:>8.1f} ms  {100 * seconds / total:>5.1f}%  "
+              f"{profile['records'] / seconds:>12,.0f} records/s")
+    print(f"sink wrote {sink['files']:,} files; log: {sink['log']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
