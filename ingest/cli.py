@@ -72,6 +72,21 @@ def _produce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sample_lake(args: argparse.Namespace) -> int:
+    from ingest.sample_lake import write_sample_lake
+
+    from_ms = _start_ms(args.start, args.hours)
+    result = write_sample_lake(Connections.from_env(), args.bucket, args.topic, args.hours, from_ms, args.count,
+                               seed=args.seed)
+    print(json.dumps({k: v for k, v in result.items() if k != "keys"} | {
+        "window_start": _iso_hour(from_ms), "window_end": _iso_hour(from_ms + args.hours * 3_600_000)}))
+    return 0
+
+
+def _iso_hour(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sluice", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     prod.add_argument("--partitions", type=int, default=3, help="partitions of the topic if it is created")
     prod.add_argument("--quiet", action="store_true", help="no progress bar")
     prod.set_defaults(func=_produce)
+
+    lake = sub.add_parser("sample-lake", help="write a sample raw zone to S3 without Kafka (for dbt development)")
+    lake.add_argument("--hours", type=int, default=3, help="hours of event time")
+    lake.add_argument("--start", help="first hour, ISO 8601 (default: HOURS before this hour)")
+    lake.add_argument("--count", type=int, default=30_000, help="events before duplicates")
+    lake.add_argument("--bucket", default=os.environ.get("SLUICE_LAKE_BUCKET", "data-lake"))
+    lake.add_argument("--topic", default="events")
+    lake.add_argument("--seed", type=int, default=0)
+    lake.set_defaults(func=_sample_lake)
     return parser
 
 

@@ -30,6 +30,18 @@ def s3_settings(conn: Connections) -> dict[str, str]:
     return settings
 
 
+def s3_secret_sql(conn: Connections) -> tuple[str, dict[str, str]]:
+    """A DuckDB `CREATE SECRET` for the lake (all cursors of the database use it) and its parameters."""
+    names = {"s3_region": "REGION", "s3_url_style": "URL_STYLE", "s3_endpoint": "ENDPOINT", "s3_use_ssl": "USE_SSL",
+             "s3_access_key_id": "KEY_ID", "s3_secret_access_key": "SECRET"}
+    settings = s3_settings(conn)
+    params = {key: value for key, value in settings.items() if key != "s3_use_ssl"}
+    options = [f"{names[key]} ${key}" for key in params]
+    if "s3_use_ssl" in settings:
+        options.append(f"USE_SSL {settings['s3_use_ssl']}")
+    return f"create or replace secret sluice_lake (TYPE s3, {', '.join(options)})", params
+
+
 def lake_connection(conn: Connections, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(database)
     con.execute(f"load '{httpfs_path()}'")

@@ -1,0 +1,33 @@
+{#- The hour window of a run, [window_start, window_end), from vars; without them, every hour the raw zone holds. -#}
+
+{% macro window_bounds() %}
+  {%- set start, end = var('window_start'), var('window_end') -%}
+  {%- if (start is none or end is none) and execute -%}
+    {%- set found = run_query(
+          "select strftime(date_trunc('hour', timezone('UTC', min(event_time))), '%Y-%m-%dT%H:00:00Z'), "
+          ~ "strftime(date_trunc('hour', timezone('UTC', max(event_time))) + interval 1 hour, '%Y-%m-%dT%H:00:00Z') "
+          ~ "from " ~ source('raw', 'events')) -%}
+    {%- set start = start if start is not none else found.rows[0][0] -%}
+    {%- set end = end if end is not none else found.rows[0][1] -%}
+  {%- endif -%}
+  {%- if execute and (start is none or end is none) -%}
+    {{ exceptions.raise_compiler_error("no window: pass --vars '{window_start: ..., window_end: ...}' or fill the raw zone") }}
+  {%- endif -%}
+  {{ return([start, end]) }}
+{% endmacro %}
+
+{% macro window_start() %}'{{ window_bounds()[0] }}'::timestamptz{% endmacro %}
+{% macro window_end() %}'{{ window_bounds()[1] }}'::timestamptz{% endmacro %}
+
+{#- Rows of a curated model whose event_time lies in the window. -#}
+{% macro in_window(column='event_time') -%}
+  {{ column }} >= {{ window_start() }} and {{ column }} < {{ window_end() }}
+{%- endmacro %}
+
+{#- Raw hour partitions (year=/month=/day=/hour=) that can hold the window's events: pruned before any file is read. -#}
+{% macro raw_partition_filter() -%}
+  make_timestamp(year::bigint, month::bigint, day::bigint, hour::bigint, 0, 0)
+    >= timezone('UTC', {{ window_start() }})
+  and make_timestamp(year::bigint, month::bigint, day::bigint, hour::bigint, 0, 0)
+    < timezone('UTC', {{ window_end() }}) + interval ({{ var('raw_lookahead_hours') }}) hour
+{%- endmacro %}

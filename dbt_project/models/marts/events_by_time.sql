@@ -1,0 +1,12 @@
+{{ config(order_by='event_time desc, event_id') }}
+
+-- Shaped for Cassandra's analytics.events_by_time (config/events_by_time.cql): one row per event.
+select
+    event_date,
+    event_time,
+    event_id,
+    event_type,
+    payload,
+    event_hour
+from {{ ref('int_events_enriched') }}
+where {{ in_window() }}

@@ -1,0 +1,17 @@
+-- Distinct valid raw events of the window = staged rows = mart rows = the hourly counts' total.
+-- Returns a row (and fails) when any of them differ.
+with raw as (
+    select count(distinct event_id) as n from {{ source('raw', 'events') }}
+    where {{ raw_partition_filter() }} and {{ in_window() }}
+),
+staged as (select count(*) as n from {{ ref('stg_events') }} where {{ in_window() }}),
+enriched as (select count(*) as n from {{ ref('int_events_enriched') }} where {{ in_window() }}),
+mart as (select count(*) as n from {{ ref('events_by_time') }} where {{ in_window() }}),
+hourly as (
+    select coalesce(sum(events), 0) as n from {{ ref('hourly_event_counts') }}
+    where make_timestamp(year(event_date), month(event_date), day(event_date), event_hour, 0, 0)
+        between timezone('UTC', {{ window_start() }}) and timezone('UTC', {{ window_end() }}) - interval 1 hour
+)
+select raw.n as raw_events, staged.n as staged, enriched.n as enriched, mart.n as mart, hourly.n as hourly
+from raw, staged, enriched, mart, hourly
+where not (raw.n = staged.n and staged.n = enriched.n and enriched.n = mart.n and mart.n = hourly.n)
