@@ -1,7 +1,7 @@
 {#-
   lake_window: build the model for the run's window and replace, in the lake, exactly the window's hour partitions:
   one Parquet file per hour at s3://<bucket>/curated/<model>/event_date=YYYY-MM-DD/event_hour=HH/part-0.parquet,
-  rows in a fixed order (config `order_by`), an empty file for an hour without rows. The same window run twice
+  rows in a fixed order (config `order_by`), an empty file for an hour of an explicit window without rows. The same window run twice
   writes the same files; windows run in any order add up to one long run. The model must have `event_date` and
   `event_hour` columns; they become the partition directories. The relation is a view over every partition.
 -#}
@@ -30,10 +30,17 @@
                                        ~ start ~ " .. " ~ end) }}
   {%- endif -%}
 
-  {%- set hours = run_query(
-        "select strftime(h, '%Y-%m-%d'), strftime(h, '%H'), hour(h) from generate_series("
-        ~ "timezone('UTC', '" ~ start ~ "'::timestamptz), timezone('UTC', '" ~ end ~ "'::timestamptz) - interval 1 hour, "
-        ~ "interval 1 hour) t(h)") -%}
+  {#- An explicit window replaces each of its hours, an empty one with an empty file; the implied window (no vars:
+      every hour the raw zone holds) writes only the hours that have rows. -#}
+  {%- if var('window_start') is not none and var('window_end') is not none -%}
+    {%- set hours_sql = "select h from generate_series(timezone('UTC', '" ~ start ~ "'::timestamptz), "
+        ~ "timezone('UTC', '" ~ end ~ "'::timestamptz) - interval 1 hour, interval 1 hour) t(h)" -%}
+  {%- else -%}
+    {%- set hours_sql = "select distinct make_timestamp(year(event_date), month(event_date), day(event_date), "
+        ~ "event_hour, 0, 0) as h from " ~ build -%}
+  {%- endif -%}
+  {%- set hours = run_query("select strftime(h, '%Y-%m-%d'), strftime(h, '%H'), hour(h) from (" ~ hours_sql
+                            ~ ") order by h") -%}
   {%- for day, hh, hour_number in hours.rows %}
     {% call statement('write_' ~ loop.index) -%}
       copy (
