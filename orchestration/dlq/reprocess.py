@@ -1,0 +1,134 @@
+"""Reprocess a dead-letter queue: replay what is (or can be repaired to be) valid to its source topic, park the rest.
+
+Delivery is at-least-once. The DLQ is read by its own consumer group with auto-commit off; every replayed and
+parked record is acknowledged (idempotent producer, acks=all, flush) and the run's audit object is written
+before the DLQ offsets are committed, synchronously. A crash in between replays those records on the next run
+rather than losing them; generated event ids are deterministic, so the duplicates are recognisable downstream.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+from confluent_kafka import Consumer, Producer
+
+from ingest.clients import kafka_admin, kafka_config
+from ingest.config import DEFAULT_SCHEMA
+from ingest.connections import Connections
+from ingest.errors import SluiceError
+from ingest.schema import load_schema
+from ingest.sink.decode import Decoder
+from ingest.sink.dlq import ensure_topic as ensure_parking_topic
+from orchestration.dlq.audit import DEFAULT_PREFIX, AuditTrail, iso_ms, new_run_id
+from orchestration.dlq.kafka_io import DeadLetter, DlqReader, Outbox, Progress
+from orchestration.dlq.repairs import check_repairs, triage
+
+log = logging.getLogger(__name__)
+NO_SOURCE = "no source topic header"
+
+
+@dataclass
+class ReprocessResult:
+    run_id: str
+    read: int = 0
+    replayed: int = 0
+    parked: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)  # why parked -> count
+    rules: Counter[str] = field(default_factory=Counter)  # repairs applied (or "none") -> replayed count
+    audit_key: str | None = None  # None when nothing was read
+    committed: dict[tuple[str, int], int] = field(default_factory=dict)  # (DLQ topic, partition) -> next offset
+    caught_up: bool = True  # False if max_records or timeout_s stopped the run before the end of the DLQ
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, repairs: list[str],
+                  parking_topic: str, audit_bucket: str, audit_prefix: str = DEFAULT_PREFIX,
+                  max_records: int | None = None, timeout_s: float = 300.0,
+                  progress: Callable[[int, int], None] | None = None, clock_ms: Callable[[], int] = _now_ms,
+                  schema_file: Path = DEFAULT_SCHEMA, batch_size: int = 1000) -> ReprocessResult:
+    """Read `dlq_topic` until caught up (or `max_records`, or `timeout_s`), replay or park each record, audit, commit.
+
+    `repairs` are names from `repairs.REPAIRS` (ValueError otherwise), applied in that dict's order. Raises
+    SluiceError, committing nothing, if any record could not be delivered or the audit could not be written.
+    """
+    names = check_repairs(repairs)
+    if max_records is not None and max_records < 1:
+        raise ValueError(f"max_records must be >= 1 or None, got {max_records}")
+    started = clock_ms()
+    result = ReprocessResult(run_id=new_run_id(started))
+    audit = AuditTrail(connections, audit_bucket, audit_prefix)
+    audit.check()
+    topics = kafka_admin(connections).list_topics(timeout=30).topics
+    if dlq_topic not in topics:
+        raise SluiceError(f"DLQ topic '{dlq_topic}' does not exist")
+    ensure_parking_topic(connections, parking_topic, 3, log)
+    partitions = {name: len(meta.partitions) for name, meta in topics.items()}
+    decoder = Decoder(load_schema(schema_file))
+    consumer = Consumer(kafka_config(connections, **{
+        "group.id": group_id, "enable.auto.commit": False, "auto.offset.reset": "earliest",
+        "enable.partition.eof": False,
+    }))
+    outbox = Outbox(Producer(kafka_config(connections, acks="all", **{"enable.idempotence": True,
+                                                                       "linger.ms": 5})))
+    tracker = Progress(progress)
+    rows: list[dict] = []
+    try:
+        reading = DlqReader(consumer, dlq_topic, batch_size, max_records, time.monotonic() + timeout_s)
+        for batch in reading:
+            letters = [DeadLetter.of(m) for m in batch]
+            _route(letters, decoder, names, partitions, parking_topic, outbox, rows, result, clock_ms)
+            result.read += len(letters)
+            tracker.update(result.read, reading.total)
+        result.caught_up = reading.caught_up
+        outbox.flush(timeout_s)  # every replay and parking acknowledged ...
+        if rows:
+            result.audit_key = audit.write(result.run_id, started, rows)  # ... and audited ...
+            result.committed = reading.commit()  # ... before the DLQ moves on
+    finally:
+        consumer.close()
+        decoder.con.close()
+    return result
+
+
+def _route(letters: list[DeadLetter], decoder: Decoder, names: list[str], partitions: dict[str, int],
+           parking_topic: str, outbox: Outbox, rows: list[dict], result: ReprocessResult,
+           clock_ms: Callable[[], int]) -> None:
+    """Triage a batch in bulk, then send each record to its source topic or to the parking topic."""
+    known = [d for d in letters if d.source_topic in partitions]
+    verdicts = dict(zip((id(d) for d in known), triage(
+        decoder, [d.value for d in known], [d.origin for d in known], names), strict=True))
+    for letter in letters:
+        row = letter.audit_row(result.run_id)
+        verdict = verdicts.get(id(letter))
+        row["at"] = iso_ms(clock_ms())
+        rows.append(row)
+        if verdict is not None and verdict.ok:
+            row |= {"outcome": "replayed", "rule": verdict.rule, "reason": verdict.reason}
+            result.replayed += 1
+            result.rules[verdict.rule] += 1
+            # back to the partition it came from, so it sits with its key's other records whatever the partitioner
+            topic = cast(str, letter.source_topic)  # only letters with a known source topic have a verdict
+            source, count = letter.source_partition, partitions[topic]
+            partition = source if source is not None and 0 <= source < count else None
+            outbox.send(row, topic, partition, letter.key, verdict.value, letter.timestamp_ms,
+                        letter.replay_headers(verdict.rule))
+            continue
+        if verdict is None:
+            why = NO_SOURCE if letter.source_topic is None else f"source topic '{letter.source_topic}' does not exist"
+            row |= {"outcome": "parked", "rule": "none", "reason": why, "parked_reason": why}
+        else:
+            row |= {"outcome": "parked", "rule": verdict.rule, "reason": verdict.reason,
+                    "parked_reason": verdict.parked_reason}
+        result.parked += 1
+        result.reasons[row["parked_reason"]] += 1
+        outbox.send(row, parking_topic, None, letter.key, letter.value, letter.timestamp_ms,
+                    letter.headers + [("sluice.parked.reason", row["parked_reason"].encode())])

@@ -1,0 +1,55 @@
+"""What the raw-zone sensor reads: which hours exist after a point, their files, and the sink's watermark."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from orchestration.landing import list_keys
+
+
+def _children(client, bucket: str, prefix: str) -> list[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
+    return sorted(p["Prefix"] for page in pages for p in page.get("CommonPrefixes", []))
+
+
+def hours_since(client, bucket: str, topic_prefix: str, since: dt.datetime) -> list[dt.datetime]:
+    """Hours with a directory under `<topic_prefix>year=/month=/day=/hour=/` at or after `since`, walking the
+    directory levels and skipping whole years, months and days before it (never a full listing)."""
+    found = []
+    for year in _children(client, bucket, topic_prefix):
+        y = int(year.rstrip("/").rsplit("=", 1)[1])
+        if y < since.year:
+            continue
+        for month in _children(client, bucket, year):
+            m = int(month.rstrip("/").rsplit("=", 1)[1])
+            if (y, m) < (since.year, since.month):
+                continue
+            for day in _children(client, bucket, month):
+                d = int(day.rstrip("/").rsplit("=", 1)[1])
+                if dt.date(y, m, d) < since.date():
+                    continue
+                for hour in _children(client, bucket, day):
+                    moment = dt.datetime(y, m, d, int(hour.rstrip("/").rsplit("=", 1)[1]), tzinfo=dt.UTC)
+                    if moment >= since:
+                        found.append(moment)
+    return found
+
+
+def fingerprint(client, bucket: str, prefix: str) -> tuple[str, int]:
+    """A digest of the hour's files (keys and ETags) and their count: it changes when a file arrives or changes."""
+    keys = list_keys(client, bucket, prefix)
+    return hashlib.sha1(json.dumps(keys).encode()).hexdigest()[:16], len(keys)
+
+
+def complete_until(client, bucket: str, connector: str, topic: str) -> dt.datetime | None:
+    """The sink's completeness watermark over all partitions of the topic (the least advanced), if any."""
+    prefix = f"_sluice/{connector}/watermarks/{topic}/"
+    values = []
+    for key, _ in list_keys(client, bucket, prefix, suffix=".json"):
+        document = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        values.append(document.get("complete_until_ms"))
+    if not values or any(v is None for v in values):
+        return None
+    return dt.datetime.fromtimestamp(min(values) / 1000, dt.UTC)

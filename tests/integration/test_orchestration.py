@@ -1,0 +1,116 @@
+"""The code location in-process: an hour from the raw zone through dbt into Cassandra, re-runs, the sensor."""
+
+import datetime as dt
+from collections import Counter
+
+import dagster as dg
+import pytest
+from dagster_aws.s3 import S3Resource
+
+from ingest.produce import generate
+from ingest.sample_lake import write_sample_lake
+from orchestration.assets import cassandra_events_by_time, cassandra_hourly_event_counts, raw_events
+from orchestration.dbt import dbt_resource, sluice_dbt_models
+from orchestration.jobs import hourly_flow
+from orchestration.resources import CassandraResource, LakeResource
+from orchestration.sensors import raw_zone_sensor_for
+from support.sink import START_MS
+
+COUNT, HOURS, SEED = 3000, 3, 2
+ASSETS = [raw_events, sluice_dbt_models, cassandra_events_by_time, cassandra_hourly_event_counts]
+
+
+def events_in_hour(hour: int) -> set[str]:
+    import json
+
+    return {json.loads(e.value)["event_id"] for e in generate(COUNT, HOURS, START_MS, 0.0, SEED)
+            if dt.datetime.fromtimestamp(e.timestamp_ms / 1000, dt.UTC).hour == hour}
+
+
+@pytest.fixture
+def location(connections, s3, cassandra, unique_name):
+    write_sample_lake(connections, unique_name, "events", HOURS, START_MS, COUNT, seed=SEED)
+    resources = {
+        "s3": S3Resource(endpoint_url=connections.s3_endpoint, region_name=connections.s3_region,
+                         aws_access_key_id=connections.s3_access_key_id or None,
+                         aws_secret_access_key=connections.s3_secret_access_key or None),
+        "lake": LakeResource(bucket=unique_name),
+        "cassandra": CassandraResource(contact_points=list(connections.cassandra_hosts),
+                                       port=connections.cassandra_port, local_dc=connections.cassandra_local_dc,
+                                       username=connections.cassandra_username or None,
+                                       password=connections.cassandra_password or None, keyspace=unique_name),
+        "dbt": dbt_resource(),
+    }
+    return {"bucket": unique_name, "keyspace": unique_name, "resources": resources}
+
+
+def cassandra_ids(cassandra, keyspace: str, hour: int) -> list[str]:
+    start = dt.datetime(2024, 1, 15, hour, tzinfo=dt.UTC)
+    rows = cassandra.execute(f"SELECT event_id FROM {keyspace}.events_by_time WHERE event_date = %s "
+                             "AND event_time >= %s AND event_time < %s",
+                             (start.date(), start, start + dt.timedelta(hours=1)))
+    return sorted(str(r.event_id) for r in rows)
+
+
+def test_an_hour_flows_from_the_raw_zone_into_cassandra_and_a_rerun_changes_nothing(location, cassandra, lake):
+    res = location["resources"]
+    result = dg.materialize(ASSETS, partition_key="2024-01-15-10:00", resources=res)
+
+    assert result.success
+    want = events_in_hour(10)
+    assert cassandra_ids(cassandra, location["keyspace"], 10) == sorted(want)
+    assert cassandra_ids(cassandra, location["keyspace"], 9) == []  # only the window was written
+    landed = result.asset_materializations_for_node("raw_events")[0].metadata
+    assert landed["rows"].value >= len(want)  # repeats of an event (retries) stay until staging
+    assert landed["repeated_records_dropped"].value >= 0
+    served = result.asset_materializations_for_node("cassandra_events_by_time")[0].metadata
+    assert served["rows_written"].value == len(want)
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks["cassandra_matches_mart"] and checks["no_repeated_kafka_records"]
+    assert all(checks.values()), [k for k, ok in checks.items() if not ok]
+    counts = cassandra.execute(f"SELECT sum(events) FROM {location['keyspace']}.hourly_event_counts "
+                               "WHERE event_date = '2024-01-15' AND event_hour = 10").one()[0]
+    assert counts == len(want)
+
+    again = dg.materialize(ASSETS, partition_key="2024-01-15-10:00", resources=res)
+
+    assert again.success
+    assert cassandra_ids(cassandra, location["keyspace"], 10) == sorted(want)
+    assert again.asset_materializations_for_node("cassandra_events_by_time")[0].metadata["rows_deleted"].value == 0
+
+
+def test_the_sensor_asks_once_per_hour_and_again_when_an_hour_gets_a_late_file(location, s3):
+    sensor = raw_zone_sensor_for(hourly_flow)
+    res = {k: location["resources"][k] for k in ("s3", "lake")}
+    with dg.build_sensor_context(resources=res) as context:
+        first = list(sensor(context) or [])
+        assert sorted(r.partition_key for r in first) == ["2024-01-15-09:00", "2024-01-15-10:00", "2024-01-15-11:00"]
+        assert len({r.run_key for r in first}) == 3
+        cursor = context.cursor
+    with dg.build_sensor_context(resources=res, cursor=cursor) as context:
+        assert list(sensor(context) or []) == []
+        bucket = location["bucket"]
+        key = "topics/events/year=2024/month=01/day=15/hour=10/events+0+0000099999.snappy.parquet"
+        body = s3.get_object(Bucket=bucket, Key=next(k for k in _keys(s3, bucket) if "hour=10" in k))["Body"].read()
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    with dg.build_sensor_context(resources=res, cursor=cursor) as context:
+        late = list(sensor(context) or [])
+        assert [r.partition_key for r in late] == ["2024-01-15-10:00"]
+        assert late[0].run_key not in {r.run_key for r in first}
+
+
+def _keys(s3, bucket):
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="topics/")["Contents"]]
+
+
+def test_the_code_location_shows_one_chain_from_raw_to_cassandra():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    parents = {k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys}
+               for k in graph.get_all_asset_keys()}
+    assert parents["stg_events"] == {"raw_events"}
+    assert parents["events_by_time"] == {"int_events_enriched"}
+    assert parents["cassandra_events_by_time"] == {"events_by_time"}
+    assert parents["cassandra_hourly_event_counts"] == {"hourly_event_counts"}
+    assert Counter(j.name for j in defs.resolve_all_job_defs())["hourly_flow"] == 1
