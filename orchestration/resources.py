@@ -68,6 +68,7 @@ def consistency_level(name: str) -> int:
 def default_resources(connections: Connections | None = None) -> dict:
     """The resources, from the environment / .stack/env."""
     from orchestration.dbt import dbt_resource
+    from orchestration.dlq_job import KafkaResource
 
     conn = connections or Connections.from_env()
     return {
@@ -80,6 +81,7 @@ def default_resources(connections: Connections | None = None) -> dict:
             username=conn.cassandra_username or None, password=conn.cassandra_password or None,
         ),
         "dbt": dbt_resource(),
+        "kafka": KafkaResource(bootstrap_servers=conn.kafka_bootstrap),
     }
 
 
