@@ -114,3 +114,27 @@ def test_the_code_location_shows_one_chain_from_raw_to_cassandra():
     assert parents["cassandra_events_by_time"] == {"events_by_time"}
     assert parents["cassandra_hourly_event_counts"] == {"hourly_event_counts"}
     assert Counter(j.name for j in defs.resolve_all_job_defs())["hourly_flow"] == 1
+
+
+def test_a_backfill_of_three_hours_runs_once_and_leaves_cassandra_as_hour_by_hour_runs(location, cassandra):
+    from orchestration.definitions import defs
+
+    res = location["resources"]
+    for hour in ("2024-01-15-09:00", "2024-01-15-11:00"):
+        assert dg.materialize(ASSETS, partition_key=hour, resources=res).success
+    before = {h: cassandra_ids(cassandra, location["keyspace"], h) for h in (9, 10, 11)}
+    assert before[10] == []
+
+    job = defs.resolve_job_def("hourly_flow")
+    result = job.execute_in_process(resources=res, tags={
+        "dagster/asset_partition_range_start": "2024-01-15-09:00",
+        "dagster/asset_partition_range_end": "2024-01-15-11:00",
+    })
+
+    assert result.success
+    after = {h: cassandra_ids(cassandra, location["keyspace"], h) for h in (9, 10, 11)}
+    assert after[9] == before[9] and after[11] == before[11]
+    assert after[10] == sorted(events_in_hour(10))
+    served = result.asset_materializations_for_node("cassandra_events_by_time")
+    assert len(served) == 3  # one run, a materialization per hour, with the run's figures
+    assert {m.metadata["rows_written"].value for m in served} == {sum(len(v) for v in after.values())}
