@@ -138,3 +138,17 @@ def test_a_backfill_of_three_hours_runs_once_and_leaves_cassandra_as_hour_by_hou
     served = result.asset_materializations_for_node("cassandra_events_by_time")
     assert len(served) == 3  # one run, a materialization per hour, with the run's figures
     assert {m.metadata["rows_written"].value for m in served} == {sum(len(v) for v in after.values())}
+
+
+def test_concurrent_runs_of_different_hours_do_not_interfere(location, cassandra):
+    from concurrent.futures import ThreadPoolExecutor
+
+    res = location["resources"]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(lambda key: dg.materialize(ASSETS, partition_key=key, resources=res),
+                             ["2024-01-15-09:00", "2024-01-15-11:00"]))
+
+    assert all(r.success for r in runs)
+    assert cassandra_ids(cassandra, location["keyspace"], 9) == sorted(events_in_hour(9))
+    assert cassandra_ids(cassandra, location["keyspace"], 11) == sorted(events_in_hour(11))
+    assert cassandra_ids(cassandra, location["keyspace"], 10) == []
