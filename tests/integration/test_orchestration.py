@@ -66,7 +66,11 @@ def test_an_hour_flows_from_the_raw_zone_into_cassandra_and_a_rerun_changes_noth
     served = result.asset_materializations_for_node("cassandra_events_by_time")[0].metadata
     assert served["rows_written"].value == len(want)
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
-    assert checks["cassandra_matches_mart"] and checks["no_repeated_kafka_records"]
+    assert checks["counts_reconcile_across_stages"] and checks["no_repeated_kafka_records"]
+    reconciled = next(c for c in result.get_asset_check_evaluations()
+                      if c.check_name == "counts_reconcile_across_stages").metadata
+    assert {k: v.value for k, v in reconciled.items()} == dict.fromkeys(
+        ("raw_valid", "staged", "mart", "cassandra"), len(want))
     assert all(checks.values()), [k for k, ok in checks.items() if not ok]
     counts = cassandra.execute(f"SELECT sum(events) FROM {location['keyspace']}.hourly_event_counts "
                                "WHERE event_date = '2024-01-15' AND event_hour = 10").one()[0]
