@@ -10,6 +10,7 @@ from ingest.connections import Connections
 from ingest.lake import lake_connection
 from orchestration.cassandra_config import TableMapping, identifier, load_mappings
 from orchestration.landing import land_hour
+from orchestration.offsets import audit_offsets
 from orchestration.partitions import hour_path, hourly
 from orchestration.resources import CassandraResource, LakeResource, consistency_level
 from orchestration.serving import ensure_counts_table, ensure_events_table, load_counts_window, load_events_window
@@ -17,13 +18,15 @@ from orchestration.serving import ensure_counts_table, ensure_events_table, load
 HOURLY = {"partitions_def": hourly, "backfill_policy": dg.BackfillPolicy.single_run()}  # a range: one run
 OVERLAPS = dg.AssetCheckSpec("no_repeated_kafka_records", asset="raw_events",
                              description="No Kafka record appears twice in the hour's landed file.")
+OFFSETS = dg.AssetCheckSpec("kafka_offsets_complete", asset="raw_events",
+                            description="Every offset the sink committed is in the raw zone or in the DLQ (no gaps).")
 RECONCILE = dg.AssetCheckSpec("counts_reconcile_across_stages", asset="cassandra_events_by_time",
                               description="For the window: distinct valid events landed from the raw zone = staged "
                                           "rows = mart rows = rows Cassandra holds.")
 
 
 @dg.asset(**HOURLY, group_name="raw", owners=["team:data-platform"], kinds={"s3", "parquet"},
-          check_specs=[OVERLAPS])
+          check_specs=[OVERLAPS, OFFSETS])
 def raw_events(context: dg.AssetExecutionContext, s3: S3Resource, lake: LakeResource):
     """One hour of events as the S3 sink wrote them, landed as one Parquet file per hour (each Kafka record once)."""
     con = lake_connection(Connections.from_env())
@@ -41,6 +44,8 @@ def raw_events(context: dg.AssetExecutionContext, s3: S3Resource, lake: LakeReso
     check_rows = con.sql("select count(*) - count(distinct (_kafka_topic, _kafka_partition, _kafka_offset)) from "
                          f"read_parquet([{', '.join(repr(f's3://{lake.bucket}/{h.key}') for h in landed)}])"
                          ).fetchone()[0]
+    audit = audit_offsets(con, client, Connections.from_env(), lake.bucket, lake.topics_dir, lake.topic,
+                          lake.connector, lake.dlq_topic)
     con.close()
     yield dg.MaterializeResult(metadata={
         "rows": dg.MetadataValue.int(rows),
@@ -52,6 +57,17 @@ def raw_events(context: dg.AssetExecutionContext, s3: S3Resource, lake: LakeReso
     })
     yield dg.AssetCheckResult(check_name=OVERLAPS.name, passed=check_rows == 0,
                               metadata={"repeated": dg.MetadataValue.int(check_rows)})
+    if audit is None:
+        yield dg.AssetCheckResult(check_name=OFFSETS.name, passed=True,
+                                  metadata={"note": dg.MetadataValue.text("no sink watermark yet: nothing committed")})
+    else:
+        yield dg.AssetCheckResult(check_name=OFFSETS.name, passed=audit.ok, metadata={
+            "gaps": dg.MetadataValue.int(audit.gaps),
+            "committed": dg.MetadataValue.int(sum(audit.committed.values())),
+            "in_raw_zone": dg.MetadataValue.int(sum(audit.held.values())),
+            "dead_lettered": dg.MetadataValue.int(sum(audit.dead_lettered.values())),
+            "repeated_in_raw_zone": dg.MetadataValue.int(audit.repeated),
+        })
 
 
 @dg.asset(**HOURLY, group_name="serving", owners=["team:data-platform"], kinds={"cassandra"},

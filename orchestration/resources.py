@@ -24,6 +24,7 @@ class LakeResource(dg.ConfigurableResource):
     topics_dir: str = "topics"
     landed_dir: str = "landed"
     connector: str = "s3-sink"  # the sink's `name`: its watermarks are under _sluice/<connector>/
+    dlq_topic: str | None = "events-dlq"  # the sink's errors.deadletterqueue.topic.name, for the offset check
 
 
 class CassandraResource(dg.ConfigurableResource):

@@ -1,0 +1,101 @@
+"""Gaps and repeats in the Kafka offsets the raw zone holds, against what the sink committed.
+
+Every offset of a partition below the sink's committed offset is either a row of the raw zone or a record
+the sink dead-lettered. Offsets are counted, not listed: the raw zone is read for two integer columns only,
+and the DLQ is read once from its start (dead letters name their source with Kafka Connect's context headers;
+without them, all of the DLQ's records count against the topic as a whole). Records dropped under
+`behavior.on.null.values=ignore` would show as gaps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, TopicPartition
+
+from ingest.clients import kafka_config
+from ingest.connections import Connections
+from orchestration.landing import list_keys
+
+
+@dataclass
+class OffsetAudit:
+    committed: dict[int, int]  # kafka partition -> the sink's committed offset
+    held: dict[int, int]  # distinct offsets below it in the raw zone
+    repeated: int  # rows beyond the first of each (partition, offset)
+    dead_lettered: dict[int, int]  # per partition; key -1: DLQ records without context headers
+    gaps: int  # offsets neither in the raw zone nor in the DLQ
+
+    @property
+    def ok(self) -> bool:
+        return self.gaps == 0
+
+
+def committed_offsets(client, bucket: str, connector: str, topic: str) -> dict[int, int]:
+    found = {}
+    for key, _ in list_keys(client, bucket, f"_sluice/{connector}/watermarks/{topic}/", suffix=".json"):
+        document = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        found[int(document["partition"])] = int(document["committed_offset"])
+    return found
+
+
+def low_offsets(connections: Connections, topic: str, partitions: list[int]) -> dict[int, int]:
+    """The first offset Kafka still holds per partition: retention may have deleted what came before."""
+    consumer = Consumer(kafka_config(connections, **{"group.id": "sluice-offset-audit"}))
+    try:
+        return {p: max(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[0], 0)
+                for p in partitions}
+    finally:
+        consumer.close()
+
+
+def dead_letters(connections: Connections, dlq_topic: str, topic: str) -> Counter:
+    """Dead letters of `topic` per source partition (-1: without context headers), read up to the DLQ's end."""
+    counts: Counter = Counter()
+    consumer = Consumer(kafka_config(connections, **{"group.id": "sluice-offset-audit", "enable.auto.commit": False}))
+    try:
+        metadata = consumer.list_topics(dlq_topic, timeout=10).topics.get(dlq_topic)
+        if metadata is None or metadata.error is not None:
+            return counts
+        ends = {}
+        for p in metadata.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(dlq_topic, p), timeout=10)
+            if high > low:
+                ends[p] = high
+        consumer.assign([TopicPartition(dlq_topic, p, 0) for p in ends])
+        while ends:
+            for message in consumer.consume(num_messages=1000, timeout=1.0):
+                if message.error() is not None:
+                    continue
+                headers = {k: v.decode() for k, v in (message.headers() or []) if v is not None}
+                if headers.get("__connect.errors.topic", topic) == topic:
+                    counts[int(headers.get("__connect.errors.partition", -1))] += 1
+                if message.offset() + 1 >= ends.get(message.partition(), 0):
+                    ends.pop(message.partition(), None)
+    finally:
+        consumer.close()
+    return counts
+
+
+def audit_offsets(con, client, connections: Connections, bucket: str, topics_dir: str, topic: str, connector: str,
+                  dlq_topic: str | None) -> OffsetAudit | None:
+    """None when the sink has not committed anything yet (no watermarks)."""
+    committed = committed_offsets(client, bucket, connector, topic)
+    if not committed:
+        return None
+    low = low_offsets(connections, topic, list(committed))
+    held, repeated = {}, 0
+    rows = con.sql(f"""
+        select _kafka_partition, _kafka_offset, count(*) as n
+        from read_parquet('s3://{bucket}/{topics_dir}/{topic}/*/*/*/*/*.parquet')
+        group by all""").fetchall()
+    for partition, offset, n in rows:
+        repeated += n - 1
+        if low.get(partition, 0) <= offset < committed.get(partition, 0):
+            held[partition] = held.get(partition, 0) + 1
+    dead = dead_letters(connections, dlq_topic, topic) if dlq_topic else Counter()
+    expected = sum(c - low.get(p, 0) for p, c in committed.items())
+    missing = expected - sum(held.values()) - sum(dead.values())
+    return OffsetAudit(committed, held, repeated, dict(dead), max(missing, 0))

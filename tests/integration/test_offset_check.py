@@ -1,0 +1,49 @@
+"""The raw zone's Kafka offsets against the sink's commits and its DLQ: no gap, and a lost file is found."""
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+
+from orchestration.assets import raw_events
+from orchestration.resources import LakeResource
+from support.sink import object_keys, produce_events, run_sink, sink_config
+
+
+def offsets_check(result) -> dg.AssetCheckEvaluation:
+    return next(c for c in result.get_asset_check_evaluations() if c.check_name == "kafka_offsets_complete")
+
+
+def test_every_committed_offset_is_in_the_raw_zone_or_the_dlq_and_a_lost_file_shows(
+    tmp_path, connections, s3, lake, names
+):
+    topic, dlq, bucket = names["topic"], names["dlq"], names["bucket"]
+    config = sink_config(tmp_path, names["name"], topics=topic, **{
+        "s3.bucket.name": bucket, "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+        "flush.size": "100", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": dlq,
+        "errors.deadletterqueue.context.headers.enable": "true",
+    })
+    deliveries = produce_events(connections, topic, 1500, partitions=2, bad_ratio=0.05, seed=17)
+    bad = sum(1 for *_, kind in deliveries if kind != "good")
+    assert run_sink(config).returncode == 0
+    resources = {
+        "s3": S3Resource(endpoint_url=connections.s3_endpoint, region_name=connections.s3_region,
+                         aws_access_key_id=connections.s3_access_key_id or None,
+                         aws_secret_access_key=connections.s3_secret_access_key or None),
+        "lake": LakeResource(bucket=bucket, topic=topic, connector=names["name"], dlq_topic=dlq),
+    }
+
+    first = offsets_check(dg.materialize([raw_events], partition_key="2024-01-15-10:00", resources=resources))
+
+    assert first.passed, first.metadata
+    assert first.metadata["gaps"].value == 0
+    assert first.metadata["committed"].value == len(deliveries)
+    assert first.metadata["dead_lettered"].value == bad
+    assert first.metadata["in_raw_zone"].value == len(deliveries) - bad
+
+    lost = next(k for k in object_keys(s3, bucket, f"topics/{topic}/") if "hour=11" in k)
+    lost_rows = lake.sql(f"select count(*) from read_parquet('s3://{bucket}/{lost}')").fetchone()[0]
+    s3.delete_object(Bucket=bucket, Key=lost)
+
+    second = offsets_check(dg.materialize([raw_events], partition_key="2024-01-15-10:00", resources=resources))
+
+    assert not second.passed
+    assert second.metadata["gaps"].value == lost_rows > 0
