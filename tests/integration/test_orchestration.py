@@ -156,3 +156,50 @@ def test_concurrent_runs_of_different_hours_do_not_interfere(location, cassandra
     assert cassandra_ids(cassandra, location["keyspace"], 9) == sorted(events_in_hour(9))
     assert cassandra_ids(cassandra, location["keyspace"], 11) == sorted(events_in_hour(11))
     assert cassandra_ids(cassandra, location["keyspace"], 10) == []
+
+
+def test_the_sensor_follows_the_sinks_watermark_over_three_hours(tmp_path, connections, s3, names):
+    from support.sink import produce_events, run_sink, sink_config
+
+    topic, bucket = names["topic"], names["bucket"]
+    config = sink_config(tmp_path, names["name"], topics=topic, **{
+        "s3.bucket.name": bucket, "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+    })
+    produce_events(connections, topic, 1500, partitions=2, seed=23)
+    assert run_sink(config).returncode == 0
+    res = {"s3": S3Resource(endpoint_url=connections.s3_endpoint, region_name=connections.s3_region,
+                            aws_access_key_id=connections.s3_access_key_id or None,
+                            aws_secret_access_key=connections.s3_secret_access_key or None),
+           "lake": LakeResource(bucket=bucket, topic=topic, connector=names["name"])}
+    sensor = raw_zone_sensor_for(hourly_flow)
+
+    with dg.build_sensor_context(resources=res) as context:
+        runs = list(sensor(context) or [])
+        cursor = context.cursor
+    with dg.build_sensor_context(resources=res, cursor=cursor) as context:
+        again = list(sensor(context) or [])
+
+    assert sorted(r.partition_key for r in runs) == ["2024-01-15-09:00", "2024-01-15-10:00", "2024-01-15-11:00"]
+    assert again == []
+
+
+def test_cassandra_returns_a_days_events_newest_first(location, cassandra):
+    assert dg.materialize(ASSETS, partition_key="2024-01-15-09:00", resources=location["resources"]).success
+    times = [r.event_time for r in cassandra.execute(
+        f"SELECT event_time FROM {location['keyspace']}.events_by_time WHERE event_date = '2024-01-15'")]
+    assert len(times) == len(events_in_hour(9))
+    assert times == sorted(times, reverse=True)
+
+
+def test_the_workspace_loads_and_validates():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ingest.connections import REPO_ROOT
+
+    dagster = str(Path(sys.executable).parent / "dagster")
+    result = subprocess.run([dagster, "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All code locations passed validation" in result.stdout + result.stderr
