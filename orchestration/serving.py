@@ -1,6 +1,7 @@
 """Loading a window of a curated mart into Cassandra, with the DataStax Kafka sink's semantics.
 
-Prepared statements only; bounded concurrency (execute_concurrent); failed statements retried with backoff.
+Prepared statements only, grouped by partition key into small UNLOGGED batches; bounded concurrency
+(execute_concurrent); failed statements retried with backoff.
 events_by_time rows are written `USING TTL <mapping ttl> AND TIMESTAMP <event time>`, so a replay of old data
 never overwrites a newer write of the same row. The window is replaced: rows Cassandra holds in the window that
 the mart no longer has are deleted, so a re-run or a backfill leaves exactly the mart's rows.
@@ -17,6 +18,7 @@ from orchestration.cassandra_config import TableMapping
 
 CONCURRENCY = 64
 RETRIES = 4
+BATCH_ROWS = 20  # ~3 KiB of events_by_time rows, under Cassandra's 5 KiB batch warning
 
 
 @dataclass
@@ -47,12 +49,13 @@ def ensure_counts_table(session, keyspace: str, table: str = "hourly_event_count
 
 def execute_all(session, statement, params: list[tuple]) -> None:
     """Run the statement for every parameter tuple, CONCURRENCY at a time, retrying failures with backoff."""
-    from cassandra.concurrent import execute_concurrent_with_args
+    from cassandra.concurrent import execute_concurrent
 
     pending = params
     for attempt in range(RETRIES + 1):
-        results = execute_concurrent_with_args(session, statement, pending, concurrency=CONCURRENCY,
-                                               raise_on_first_error=False)
+        # statement None: each parameter tuple holds a ready statement (a batch) as its only element
+        work = [(p[0], ()) if statement is None else (statement, p) for p in pending]
+        results = execute_concurrent(session, work, concurrency=CONCURRENCY, raise_on_first_error=False)
         failed = [p for p, (ok, _) in zip(pending, results, strict=True) if not ok]
         if not failed:
             return
@@ -61,6 +64,24 @@ def execute_all(session, statement, params: list[tuple]) -> None:
             raise RuntimeError(f"{len(failed)} statements failed after {RETRIES} retries; first: {errors[0]!r}")
         time.sleep(0.2 * 2**attempt)
         pending = failed
+
+
+def execute_grouped(session, statement, params: list[tuple], batch_rows: int = BATCH_ROWS) -> None:
+    """Like execute_all, but rows of one partition key (the first parameter) go together in UNLOGGED batches of
+    `batch_rows`: one mutation per batch on the replica, far fewer round trips. A batch never spans partitions."""
+    from cassandra.query import BatchStatement, BatchType
+
+    groups: dict = {}
+    for p in params:
+        groups.setdefault(p[0], []).append(p)
+    batches = []
+    for rows in groups.values():
+        for i in range(0, len(rows), batch_rows):
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED, consistency_level=statement.consistency_level)
+            for row in rows[i:i + batch_rows]:
+                batch.add(statement, row)
+            batches.append(batch)
+    execute_all(session, None, [(b,) for b in batches])
 
 
 def _micros(moment: dt.datetime) -> int:
@@ -97,9 +118,7 @@ def load_events_window(session, m: TableMapping, rows: list[tuple], start: dt.da
              for found in session.execute(select, (day, start, end))
              if (found.event_time, found.event_id) not in wanted]
     execute_all(session, delete, stale)
-    execute_all(session, insert, [
-        (*r, m.ttl_seconds, _micros(r[1].replace(tzinfo=dt.UTC))) for r in rows
-    ])
+    execute_grouped(session, insert, [(*r, m.ttl_seconds, _micros(r[1].replace(tzinfo=dt.UTC))) for r in rows])
     return LoadResult(len(rows), len(stale), time.monotonic() - began)
 
 

@@ -1,0 +1,77 @@
+"""Sluice's Cassandra loader against a bare execute_concurrent_with_args loop, same rows, same statement, same run.
+
+    .venv/bin/python bench/cassandra_load.py [--rows 1000000]
+
+Needs the stack (`./dev up`). Makes ROWS events_by_time rows for one day in memory, loads them with a bare
+`execute_concurrent_with_args` loop over the prepared INSERT (the baseline) into one table, and with
+`orchestration.serving.load_events_window` (the asset's loader: window replacement, TTL and write timestamps)
+into another, then prints rows/s and the ratio. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ingest.connections import Connections  # noqa: E402
+from orchestration.cassandra_config import TableMapping  # noqa: E402
+from orchestration.resources import CassandraResource, consistency_level  # noqa: E402
+from orchestration.serving import ensure_events_table, load_events_window  # noqa: E402
+
+
+def make_rows(count: int) -> list[tuple]:
+    start = dt.datetime(2024, 1, 15, tzinfo=dt.UTC)
+    step = 86_400_000_000 // count
+    return [(start.date(), start + dt.timedelta(microseconds=i * step // 1000 * 1000), uuid.uuid4(), "page_view",
+             '{"page":"/products/1","referrer":"search"}') for i in range(count)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    from cassandra.concurrent import execute_concurrent_with_args
+
+    conn = Connections.from_env()
+    keyspace = f"bench_{uuid.uuid4().hex[:8]}"
+    bare_map = TableMapping("events", keyspace, "events_bare", "LOCAL_QUORUM", 31_536_000)
+    sluice_map = TableMapping("events", keyspace, "events_by_time", "LOCAL_QUORUM", 31_536_000)
+    rows = make_rows(args.rows)
+    start = dt.datetime(2024, 1, 15, tzinfo=dt.UTC)
+    resource = CassandraResource(contact_points=list(conn.cassandra_hosts), port=conn.cassandra_port,
+                                 local_dc=conn.cassandra_local_dc, username=conn.cassandra_username or None,
+                                 password=conn.cassandra_password or None)
+    with resource.session() as session:
+        for m in (bare_map, sluice_map):
+            ensure_events_table(session, m)
+        insert = session.prepare(f"INSERT INTO {keyspace}.events_bare (event_date, event_time, event_id, "
+                                 "event_type, payload) VALUES (?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?")
+        insert.consistency_level = consistency_level("LOCAL_QUORUM")
+        params = [(*r, 31_536_000, int(r[1].timestamp() * 1_000_000)) for r in rows]
+        began = time.monotonic()
+        execute_concurrent_with_args(session, insert, params, concurrency=100, raise_on_first_error=True)
+        bare = time.monotonic() - began
+        began = time.monotonic()
+        result = load_events_window(session, sluice_map, rows, start, start + dt.timedelta(days=1),
+                                    consistency_level("LOCAL_QUORUM"))
+        sluice = time.monotonic() - began
+        counts = [session.execute(f"SELECT count(*) FROM {keyspace}.{t} WHERE event_date = '2024-01-15'").one()[0]
+                  for t in ("events_bare", "events_by_time")]
+        session.execute(f"DROP KEYSPACE {keyspace}")
+    print(f"\n{args.rows:,} events_by_time rows (one day, one partition key), LOCAL_QUORUM, TTL 365 days")
+    print(f"  bare execute_concurrent_with_args (100 in flight)  {bare:7.1f} s  {args.rows / bare:>9,.0f} rows/s")
+    print(f"  Sluice loader ({result.written:,} written)              {sluice:7.1f} s  "
+          f"{args.rows / sluice:>9,.0f} rows/s")
+    print(f"  ratio Sluice / bare: {bare / sluice:.2f}   (rows read back: {counts[0]:,} / {counts[1]:,})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
