@@ -117,8 +117,10 @@ def cassandra_hourly_event_counts(context: dg.AssetExecutionContext, cassandra: 
 
 
 def _mapping(lake: LakeResource, cassandra: CassandraResource) -> TableMapping:
-    """The seed connector's mapping of the lake's topic to events_by_time (keyspace overridable)."""
-    [mapping] = [m for m in load_mappings() if m.topic == lake.topic and m.table == "events_by_time"]
+    """The seed connector's mapping to events_by_time: the lake topic's own, else the only one there is
+    (a lake fed from another topic name still serves into the seed's table); keyspace overridable."""
+    mappings = [m for m in load_mappings() if m.table == "events_by_time"]
+    mapping = next((m for m in mappings if m.topic == lake.topic), mappings[0])
     if cassandra.keyspace:
         mapping = dataclasses.replace(mapping, keyspace=identifier("keyspace", cassandra.keyspace))
     return mapping

@@ -1,14 +1,23 @@
 """The dlq_reprocess job and the DLQ growth sensor, run by Dagster over a DLQ the real sink filled."""
 
-import dagster as dg
+import datetime as dt
+import json
+import uuid
 
+import dagster as dg
+from confluent_kafka import Consumer, TopicPartition
+from dagster_aws.s3 import S3Resource
+
+from ingest.clients import kafka_config
+from orchestration.assets import cassandra_events_by_time, raw_events
+from orchestration.dbt import dbt_resource, sluice_dbt_models
 from orchestration.dlq_job import KafkaResource, dlq_growth_sensor_for, dlq_reprocess
-from orchestration.resources import LakeResource
+from orchestration.resources import CassandraResource, LakeResource
 from support.sink import produce_events, run_sink, sink_config
 
 
-def test_the_job_replays_or_parks_every_dead_letter_and_the_sensor_alerts_on_growth(
-    tmp_path, connections, s3, names
+def test_the_job_replays_or_parks_every_dead_letter_and_repaired_events_reach_cassandra(
+    tmp_path, connections, s3, cassandra, names
 ):
     topic, dlq, bucket = names["topic"], names["dlq"], names["bucket"]
     config = sink_config(tmp_path, names["name"], topics=topic, **{
@@ -44,3 +53,50 @@ def test_the_job_replays_or_parks_every_dead_letter_and_the_sensor_alerts_on_gro
     assert metadata["replayed"].value + metadata["parked"].value == bad
     assert metadata["parked"].value > 0 and sum(metadata["parked_reasons"].value.values()) == metadata["parked"].value
     assert metadata["audit"].value.startswith(f"s3://{bucket}/_sluice/dlq-audit/date=")
+
+    # The repaired records flow the normal path: the sink takes them in, the hourly flow serves them.
+    replayed = replayed_events(connections, topic, ends={p: 1 + max(o for q, o, _ in deliveries if q == p)
+                                                         for p in (0, 1)})
+    assert len(replayed) == metadata["replayed"].value > 0
+    assert run_sink(config).returncode == 0
+    event_id, event_time = replayed[0]
+    hour = event_time.replace(minute=0, second=0, microsecond=0)
+    resources = {
+        "s3": S3Resource(endpoint_url=connections.s3_endpoint, region_name=connections.s3_region,
+                         aws_access_key_id=connections.s3_access_key_id or None,
+                         aws_secret_access_key=connections.s3_secret_access_key or None),
+        "lake": LakeResource(bucket=bucket, topic=topic, connector=names["name"], dlq_topic=dlq),
+        "cassandra": CassandraResource(contact_points=list(connections.cassandra_hosts),
+                                       port=connections.cassandra_port, local_dc=connections.cassandra_local_dc,
+                                       username=connections.cassandra_username or None,
+                                       password=connections.cassandra_password or None,
+                                       keyspace=names["bucket"]),
+        "dbt": dbt_resource(),
+    }
+    served = dg.materialize([raw_events, sluice_dbt_models, cassandra_events_by_time],
+                            partition_key=f"{hour:%Y-%m-%d-%H}:00", resources=resources)
+    assert served.success
+    row = cassandra.execute(f"SELECT event_type FROM {names['bucket']}.events_by_time WHERE event_date = %s "
+                            "AND event_time = %s AND event_id = %s", (hour.date(), event_time, event_id)).one()
+    assert row is not None and row.event_type == "unknown"
+
+
+def replayed_events(connections, topic: str, ends: dict[int, int]) -> list[tuple[uuid.UUID, dt.datetime]]:
+    """(event_id, event_time) of the records the job put back on the topic after `ends`, repaired by a rule."""
+    consumer = Consumer(kafka_config(connections, **{"group.id": f"{topic}-replayed", "enable.auto.commit": False}))
+    consumer.assign([TopicPartition(topic, p, o) for p, o in ends.items()])
+    found, idle = [], 0
+    try:
+        while idle < 6:
+            batch = [m for m in consumer.consume(500, timeout=0.5) if m.error() is None]
+            idle = 0 if batch else idle + 1
+            for m in batch:
+                headers = dict(m.headers() or [])
+                if b"default_event_type" in headers.get("sluice.dlq.rule", b""):
+                    event = json.loads(m.value())
+                    when = dt.datetime.fromisoformat(event["event_time"].replace("Z", "+00:00")).astimezone(dt.UTC)
+                    when = when.replace(tzinfo=None, microsecond=when.microsecond // 1000 * 1000)  # Cassandra: ms
+                    found.append((uuid.UUID(event["event_id"]), when))
+    finally:
+        consumer.close()
+    return found
