@@ -87,10 +87,11 @@ def audit_offsets(con, client, connections: Connections, bucket: str, topics_dir
         return None
     low = low_offsets(connections, topic, list(committed))
     held, repeated = {}, 0
+    has_files = client.list_objects_v2(Bucket=bucket, Prefix=f"{topics_dir}/{topic}/", MaxKeys=1).get("KeyCount", 0)
     rows = con.sql(f"""
         select _kafka_partition, _kafka_offset, count(*) as n
         from read_parquet('s3://{bucket}/{topics_dir}/{topic}/*/*/*/*/*.parquet')
-        group by all""").fetchall()
+        group by all""").fetchall() if has_files else []  # every record so far dead-lettered: no file yet
     for partition, offset, n in rows:
         repeated += n - 1
         if low.get(partition, 0) <= offset < committed.get(partition, 0):
