@@ -1,11 +1,16 @@
 """Resources of the code location, configured from Sluice's connection settings and overridable per deployment.
 
+The lake's names come from SLUICE_LAKE_BUCKET (data-lake), SLUICE_LAKE_TOPIC (events), SLUICE_SINK_NAME (s3-sink,
+the sink connector whose watermarks the sensor reads), SLUICE_DLQ_TOPIC (events-dlq) and SLUICE_CASSANDRA_KEYSPACE
+(default: the keyspace of config/cassandra-sink.json's mapping).
+
 Every default comes from `Connections.from_env()`: the environment, then the stack's `.stack/env`, then the
 local stack's defaults, so `dagster dev` next to `./dev up` needs no configuration at all.
 """
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 import dagster as dg
@@ -76,17 +81,22 @@ def default_resources(connections: Connections | None = None) -> dict:
         "s3": S3Resource(endpoint_url=conn.s3_endpoint or None, region_name=conn.s3_region,
                          aws_access_key_id=conn.s3_access_key_id or None,
                          aws_secret_access_key=conn.s3_secret_access_key or None),
-        "lake": LakeResource(bucket=lake_bucket()),
+        "lake": LakeResource(bucket=lake_bucket(), topic=env("SLUICE_LAKE_TOPIC", "events"),
+                             connector=env("SLUICE_SINK_NAME", "s3-sink"),
+                             dlq_topic=env("SLUICE_DLQ_TOPIC", "events-dlq")),
         "cassandra": CassandraResource(
             contact_points=list(conn.cassandra_hosts), port=conn.cassandra_port, local_dc=conn.cassandra_local_dc,
             username=conn.cassandra_username or None, password=conn.cassandra_password or None,
+            keyspace=env("SLUICE_CASSANDRA_KEYSPACE", "") or None,
         ),
         "dbt": dbt_resource(),
         "kafka": KafkaResource(bootstrap_servers=conn.kafka_bootstrap),
     }
 
 
-def lake_bucket() -> str:
-    import os
+def env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
 
-    return os.environ.get("SLUICE_LAKE_BUCKET", "data-lake")
+
+def lake_bucket() -> str:
+    return env("SLUICE_LAKE_BUCKET", "data-lake")

@@ -28,10 +28,14 @@ class LoadResult:
     seconds: float
 
 
+def ensure_keyspace(session, keyspace: str, replication_factor: int = 1) -> None:
+    session.execute(f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
+                    f"{{'class': 'SimpleStrategy', 'replication_factor': {int(replication_factor)}}}")
+
+
 def ensure_events_table(session, m: TableMapping, replication_factor: int = 1) -> None:
     """The seed's table (config/events_by_time.cql), created if missing, with the mapping's TTL as default."""
-    session.execute(f"CREATE KEYSPACE IF NOT EXISTS {m.keyspace} WITH replication = "
-                    f"{{'class': 'SimpleStrategy', 'replication_factor': {int(replication_factor)}}}")
+    ensure_keyspace(session, m.keyspace, replication_factor)
     session.execute(f"""
         CREATE TABLE IF NOT EXISTS {m.keyspace}.{m.table} (
             event_date date, event_time timestamp, event_id uuid, event_type text, payload text,
@@ -40,6 +44,7 @@ def ensure_events_table(session, m: TableMapping, replication_factor: int = 1) -
 
 
 def ensure_counts_table(session, keyspace: str, table: str = "hourly_event_counts") -> None:
+    ensure_keyspace(session, keyspace)  # the two serving assets run side by side: either may come first
     session.execute(f"""
         CREATE TABLE IF NOT EXISTS {keyspace}.{table} (
             event_date date, event_hour int, event_type text, category text, events bigint, users bigint,

@@ -203,3 +203,12 @@ def test_the_workspace_loads_and_validates():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All code locations passed validation" in result.stdout + result.stderr
+
+
+def test_the_counts_table_loads_into_a_fresh_keyspace_on_its_own(location, cassandra):
+    """The serving assets run side by side; either may be first to meet an empty cluster."""
+    assets = [raw_events, sluice_dbt_models, cassandra_hourly_event_counts]
+    assert dg.materialize(assets, partition_key="2024-01-15-11:00", resources=location["resources"]).success
+    total = cassandra.execute(f"SELECT sum(events) FROM {location['keyspace']}.hourly_event_counts "
+                              "WHERE event_date = '2024-01-15' AND event_hour = 11").one()[0]
+    assert total == len(events_in_hour(11))

@@ -1,0 +1,133 @@
+"""End-to-end latency: from producing an event to reading it from Cassandra, through the real flow.
+
+    .venv/bin/python bench/e2e_latency.py [--batches 6] [--every 10] [--size 50]
+
+Needs the stack (`./dev up`). Runs what the demo runs, on fresh names: `sluice sink` with the seed config
+(config/s3-sink.json) plus the record-time extractor and `rotate.schedule.interval.ms` 2000 (so an idle partition's
+files close within seconds), and `dagster dev -w workspace.yaml` (webserver + daemon; raw-zone sensor on). Every
+EVERY seconds it produces SIZE events whose event times lie in the previous hour (complete once the sink has caught
+up), then polls Cassandra each second and prints the latency per event: median, p95, max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ingest.connections import Connections  # noqa: E402
+from ingest.produce import generate, produce  # noqa: E402
+from orchestration.resources import CassandraResource  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(1)
+    raise SystemExit(f"{url} did not answer within {timeout:.0f}s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batches", type=int, default=6)
+    parser.add_argument("--every", type=float, default=10.0, help="seconds between batches")
+    parser.add_argument("--size", type=int, default=50, help="events per batch")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    args = parser.parse_args()
+    conn = Connections.from_env()
+    run = uuid.uuid4().hex[:8]
+    names = {"topic": f"lat-{run}", "bucket": f"lat-{run}", "sink": f"lat-{run}-sink", "keyspace": f"lat_{run}"}
+    work = Path(tempfile.mkdtemp(prefix="sluice-latency-"))
+    document = json.loads((ROOT / "config" / "s3-sink.json").read_text())
+    document["name"] = names["sink"]
+    document["config"].update({"topics": names["topic"], "s3.bucket.name": names["bucket"],
+                               "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+                               "rotate.schedule.interval.ms": "2000"})
+    (work / "sink.json").write_text(json.dumps(document))
+    env = os.environ | {"SLUICE_LAKE_BUCKET": names["bucket"], "SLUICE_LAKE_TOPIC": names["topic"],
+                        "SLUICE_SINK_NAME": names["sink"], "SLUICE_CASSANDRA_KEYSPACE": names["keyspace"],
+                        "DAGSTER_HOME": str(work / "dagster"), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    (work / "dagster").mkdir()
+    port = free_port()
+    produce(conn, names["topic"], 1, 1, int(time.time() * 1000) - 7_200_000, partitions=2, progress=False)
+    procs = [
+        subprocess.Popen([str(BIN / "sluice"), "sink", "--config", str(work / "sink.json"), "--create-bucket"],
+                         stdout=(work / "sink.log").open("w"), stderr=subprocess.STDOUT, env=env),
+        subprocess.Popen([str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                         cwd=ROOT, stdout=(work / "dagster.log").open("w"), stderr=subprocess.STDOUT, env=env),
+    ]
+    produced: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    cassandra = CassandraResource(contact_points=list(conn.cassandra_hosts), port=conn.cassandra_port,
+                                  local_dc=conn.cassandra_local_dc, username=conn.cassandra_username or None,
+                                  password=conn.cassandra_password or None)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/server_info", 180)
+        print(f"dagster dev on :{port}, logs in {work}")
+        began = time.monotonic()
+        with cassandra.session() as session:
+            batch = 0
+            while len(seen) < args.batches * args.size and time.monotonic() - began < args.timeout:
+                if batch < args.batches and time.monotonic() - began >= batch * args.every:
+                    hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
+                    start_ms = int(hour.timestamp() * 1000)
+                    ids = [json.loads(e.value)["event_id"] for e in generate(args.size, 1, start_ms, 0, 1000 + batch)]
+                    produce(conn, names["topic"], args.size, 1, start_ms, seed=1000 + batch, partitions=2,
+                            progress=False)
+                    now = time.monotonic()
+                    produced.update(dict.fromkeys(ids, now))
+                    batch += 1
+                    print(f"batch {batch}: {args.size} events produced; {len(seen)} of {len(produced)} in Cassandra")
+                try:
+                    rows = session.execute(f"SELECT event_id FROM {names['keyspace']}.events_by_time "
+                                           "WHERE event_date = %s", (hour.date(),))
+                    now = time.monotonic()
+                    for r in rows:
+                        seen.setdefault(str(r.event_id), now)
+                except Exception:  # the keyspace appears with the first run
+                    pass
+                time.sleep(1)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    latencies = sorted(seen[i] - produced[i] for i in produced if i in seen)
+    if not latencies:
+        raise SystemExit(f"no event reached Cassandra; see {work}")
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+    print(f"\n{len(latencies)} of {len(produced)} events reached Cassandra; produce -> Cassandra latency: "
+          f"median {statistics.median(latencies):.1f} s, p95 {p95:.1f} s, max {latencies[-1]:.1f} s")
+    return 0 if len(latencies) == len(produced) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
