@@ -1,0 +1,14 @@
+{#- Data tests of the curated models look at the run's window only (config where: "__window__", set for every
+    model folder in dbt_project.yml): the lake holds every earlier window too, and a run answers for its own. -#}
+{% macro get_where_subquery(relation) -%}
+  {%- set where = config.get('where') -%}
+  {%- if where == '__window__' -%}
+    {%- set where = "make_timestamp(year(event_date), month(event_date), day(event_date), event_hour, 0, 0) "
+        ~ "between timezone('UTC', " ~ window_start() ~ ") and timezone('UTC', " ~ window_end() ~ ") - interval 1 hour" -%}
+  {%- endif -%}
+  {%- if where -%}
+    (select * from {{ relation }} where {{ where }}) dbt_subquery
+  {%- else -%}
+    {{ relation }}
+  {%- endif -%}
+{%- endmacro %}
