@@ -85,12 +85,13 @@ def main(port: int = 3000, events: int = 30_000) -> int:
     }
     sent: dict = {}
     producer = threading.Thread(target=lambda: sent.update(produce(
-        conn, "events", events, 3, int(start.timestamp() * 1000), bad_ratio=0.02, seed=int(now.timestamp()),
+        conn, "events", events, 3, int(start.timestamp() * 1000), bad_ratio=0.02, seed=int(time.time()),
         rate=2000, partitions=3, progress=False)), daemon=True)
     producer.start()
     print(f"demo: streaming {events:,} events over {start:%H:00}-{now:%H:00} UTC into Kafka topic 'events'; "
           f"Dagster UI starting at http://127.0.0.1:{port} (logs in {WORK.relative_to(REPO_ROOT)}/)")
     began, reached = time.monotonic(), False
+    before = cassandra_rows(conn, days)  # rows an earlier demo left: "reached" means new ones arrived
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -102,8 +103,8 @@ def main(port: int = 3000, events: int = 30_000) -> int:
             rows = cassandra_rows(conn, days)
             print(f"demo: {time.monotonic() - began:5.0f}s  produced {sum(sent.values()) if sent else 'streaming'}  "
                   f"raw files {lake_files(conn, 'topics/events/')}  landed hours "
-                  f"{lake_files(conn, 'landed/events/')}  rows in Cassandra {rows}", flush=True)
-            if rows and not reached:
+                  f"{lake_files(conn, 'landed/events/')}  rows in Cassandra {rows} (+{rows - before})", flush=True)
+            if rows > before and not reached:
                 reached = True
                 print(f"\ndemo: first rows reached Cassandra after {time.monotonic() - began:.0f}s. Look at:\n"
                       f"  http://127.0.0.1:{port}/asset-groups  (lineage raw -> dbt -> Cassandra)\n"
