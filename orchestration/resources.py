@@ -78,9 +78,7 @@ def default_resources(connections: Connections | None = None) -> dict:
 
     conn = connections or Connections.from_env()
     return {
-        "s3": S3Resource(endpoint_url=conn.s3_endpoint or None, region_name=conn.s3_region,
-                         aws_access_key_id=conn.s3_access_key_id or None,
-                         aws_secret_access_key=conn.s3_secret_access_key or None),
+        "s3": s3_resource(conn),
         "lake": LakeResource(bucket=lake_bucket(), topic=env("SLUICE_LAKE_TOPIC", "events"),
                              connector=env("SLUICE_SINK_NAME", "s3-sink"),
                              dlq_topic=env("SLUICE_DLQ_TOPIC", "events-dlq")),
@@ -92,6 +90,13 @@ def default_resources(connections: Connections | None = None) -> dict:
         "dbt": dbt_resource(),
         "kafka": KafkaResource(bootstrap_servers=conn.kafka_bootstrap),
     }
+
+
+def s3_resource(conn: Connections) -> S3Resource:
+    """dagster-aws's S3 resource on Sluice's S3 settings (empty endpoint or keys: boto3's defaults)."""
+    return S3Resource(endpoint_url=conn.s3_endpoint or None, region_name=conn.s3_region,
+                      aws_access_key_id=conn.s3_access_key_id or None,
+                      aws_secret_access_key=conn.s3_secret_access_key or None)
 
 
 def env(name: str, default: str) -> str:

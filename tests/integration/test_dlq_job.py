@@ -6,13 +6,12 @@ import uuid
 
 import dagster as dg
 from confluent_kafka import Consumer, TopicPartition
-from dagster_aws.s3 import S3Resource
 
 from ingest.clients import kafka_config
 from orchestration.assets import cassandra_events_by_time, raw_events
 from orchestration.dbt import dbt_resource, sluice_dbt_models
 from orchestration.dlq_job import KafkaResource, dlq_growth_sensor_for, dlq_reprocess
-from orchestration.resources import CassandraResource, LakeResource
+from orchestration.resources import CassandraResource, LakeResource, s3_resource
 from support.sink import produce_events, run_sink, sink_config
 
 
@@ -62,9 +61,7 @@ def test_the_job_replays_or_parks_every_dead_letter_and_repaired_events_reach_ca
     event_id, event_time = replayed[0]
     hour = event_time.replace(minute=0, second=0, microsecond=0)
     resources = {
-        "s3": S3Resource(endpoint_url=connections.s3_endpoint, region_name=connections.s3_region,
-                         aws_access_key_id=connections.s3_access_key_id or None,
-                         aws_secret_access_key=connections.s3_secret_access_key or None),
+        "s3": s3_resource(connections),
         "lake": LakeResource(bucket=bucket, topic=topic, connector=names["name"], dlq_topic=dlq),
         "cassandra": CassandraResource(contact_points=list(connections.cassandra_hosts),
                                        port=connections.cassandra_port, local_dc=connections.cassandra_local_dc,

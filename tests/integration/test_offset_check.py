@@ -1,10 +1,9 @@
 """The raw zone's Kafka offsets against the sink's commits and its DLQ: no gap, and a lost file is found."""
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from orchestration.assets import raw_events
-from orchestration.resources import LakeResource
+from orchestration.resources import LakeResource, s3_resource
 from support.sink import object_keys, produce_events, run_sink, sink_config
 
 
@@ -25,9 +24,7 @@ def test_every_committed_offset_is_in_the_raw_zone_or_the_dlq_and_a_lost_file_sh
     bad = sum(1 for *_, kind in deliveries if kind != "good")
     assert run_sink(config).returncode == 0
     resources = {
-        "s3": S3Resource(endpoint_url=connections.s3_endpoint, region_name=connections.s3_region,
-                         aws_access_key_id=connections.s3_access_key_id or None,
-                         aws_secret_access_key=connections.s3_secret_access_key or None),
+        "s3": s3_resource(connections),
         "lake": LakeResource(bucket=bucket, topic=topic, connector=names["name"], dlq_topic=dlq),
     }
 

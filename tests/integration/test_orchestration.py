@@ -5,14 +5,13 @@ from collections import Counter
 
 import dagster as dg
 import pytest
-from dagster_aws.s3 import S3Resource
 
 from ingest.produce import generate
 from ingest.sample_lake import write_sample_lake
 from orchestration.assets import cassandra_events_by_time, cassandra_hourly_event_counts, raw_events
 from orchestration.dbt import dbt_resource, sluice_dbt_models
 from orchestration.jobs import hourly_flow
-from orchestration.resources import CassandraResource, LakeResource
+from orchestration.resources import CassandraResource, LakeResource, s3_resource
 from orchestration.sensors import raw_zone_sensor_for
 from support.sink import START_MS
 
@@ -31,9 +30,7 @@ def events_in_hour(hour: int) -> set[str]:
 def location(connections, s3, cassandra, unique_name):
     write_sample_lake(connections, unique_name, "events", HOURS, START_MS, COUNT, seed=SEED)
     resources = {
-        "s3": S3Resource(endpoint_url=connections.s3_endpoint, region_name=connections.s3_region,
-                         aws_access_key_id=connections.s3_access_key_id or None,
-                         aws_secret_access_key=connections.s3_secret_access_key or None),
+        "s3": s3_resource(connections),
         "lake": LakeResource(bucket=unique_name),
         "cassandra": CassandraResource(contact_points=list(connections.cassandra_hosts),
                                        port=connections.cassandra_port, local_dc=connections.cassandra_local_dc,
@@ -167,9 +164,7 @@ def test_the_sensor_follows_the_sinks_watermark_over_three_hours(tmp_path, conne
     })
     produce_events(connections, topic, 1500, partitions=2, seed=23)
     assert run_sink(config).returncode == 0
-    res = {"s3": S3Resource(endpoint_url=connections.s3_endpoint, region_name=connections.s3_region,
-                            aws_access_key_id=connections.s3_access_key_id or None,
-                            aws_secret_access_key=connections.s3_secret_access_key or None),
+    res = {"s3": s3_resource(connections),
            "lake": LakeResource(bucket=bucket, topic=topic, connector=names["name"])}
     sensor = raw_zone_sensor_for(hourly_flow)
 

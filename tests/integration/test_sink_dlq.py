@@ -1,10 +1,10 @@
 """Bad records: each kind to the DLQ with Kafka Connect's context headers, or a stop with errors.tolerance=none."""
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 
 from ingest.clients import kafka_config
 from ingest.produce import BAD_KINDS
-from support.sink import produce_events, run_sink, sink_config
+from support.sink import committed, produce_events, run_sink, sink_config
 
 REASONS = {
     "not_json": "value is not valid JSON",
@@ -28,15 +28,6 @@ def read_all(connections, topic: str, expected: int) -> list:
     finally:
         consumer.close()
     return got
-
-
-def committed(connections, group: str, topic: str, partitions: int) -> list[int]:
-    consumer = Consumer(kafka_config(connections, **{"group.id": group}))
-    try:
-        tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=30)
-        return [tp.offset for tp in tps]
-    finally:
-        consumer.close()
 
 
 def test_each_kind_of_bad_record_reaches_the_dlq_unchanged_with_context_headers(tmp_path, connections, lake, names):

@@ -6,25 +6,13 @@ import re
 import signal
 import time
 
-from confluent_kafka import Consumer, TopicPartition
-
-from ingest.clients import kafka_config
 from ingest.produce import ensure_topic
-from support.sink import SEED_CONFIG, object_keys, produce_events, run_sink, sink_config, start_sink
+from support.sink import SEED_CONFIG, committed, object_keys, produce_events, run_sink, sink_config, start_sink
 
 
 def rows_by_coordinates(lake, bucket: str, topic: str) -> list[tuple[int, int]]:
     return lake.sql(f"select _kafka_partition, _kafka_offset from "
                     f"read_parquet('s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet')").fetchall()
-
-
-def committed(connections, group: str, topic: str, partitions: int) -> list[int]:
-    consumer = Consumer(kafka_config(connections, **{"group.id": group}))
-    try:
-        return [tp.offset for tp in consumer.committed([TopicPartition(topic, p) for p in range(partitions)],
-                                                       timeout=30)]
-    finally:
-        consumer.close()
 
 
 def assignments(output: str) -> list[frozenset[str]]:

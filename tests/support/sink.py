@@ -63,3 +63,17 @@ START_MS = 1_705_309_200_000  # 2024-01-15T09:00:00Z
 def object_keys(s3, bucket: str, prefix: str = "") -> list[str]:
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+
+def committed(connections: Connections, group: str, topic: str, partitions: int) -> list[int]:
+    """The consumer group's committed offset of each partition of `topic`."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from ingest.clients import kafka_config
+
+    consumer = Consumer(kafka_config(connections, **{"group.id": group}))
+    try:
+        return [tp.offset for tp in consumer.committed([TopicPartition(topic, p) for p in range(partitions)],
+                                                       timeout=30)]
+    finally:
+        consumer.close()
