@@ -15,13 +15,11 @@ import argparse
 import datetime as dt
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -31,25 +29,9 @@ sys.path.insert(0, str(ROOT))
 from ingest.connections import Connections  # noqa: E402
 from ingest.produce import generate, produce  # noqa: E402
 from orchestration.resources import CassandraResource  # noqa: E402
+from stack import dagster_dev  # noqa: E402
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(1)
-    raise SystemExit(f"{url} did not answer within {timeout:.0f}s")
 
 
 def main() -> int:
@@ -71,15 +53,13 @@ def main() -> int:
     (work / "sink.json").write_text(json.dumps(document))
     env = os.environ | {"SLUICE_LAKE_BUCKET": names["bucket"], "SLUICE_LAKE_TOPIC": names["topic"],
                         "SLUICE_SINK_NAME": names["sink"], "SLUICE_CASSANDRA_KEYSPACE": names["keyspace"],
-                        "DAGSTER_HOME": str(work / "dagster"), "PATH": f"{BIN}:{os.environ['PATH']}"}
-    (work / "dagster").mkdir()
-    port = free_port()
+                        "PATH": f"{BIN}:{os.environ['PATH']}"}
+    port = dagster_dev.free_port()
     produce(conn, names["topic"], 1, 1, int(time.time() * 1000) - 7_200_000, partitions=2, progress=False)
     procs = [
         subprocess.Popen([str(BIN / "sluice"), "sink", "--config", str(work / "sink.json"), "--create-bucket"],
                          stdout=(work / "sink.log").open("w"), stderr=subprocess.STDOUT, env=env),
-        subprocess.Popen([str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                         cwd=ROOT, stdout=(work / "dagster.log").open("w"), stderr=subprocess.STDOUT, env=env),
+        dagster_dev.start(work / "dagster", port, work / "dagster.log", env),
     ]
     produced: dict[str, float] = {}
     seen: dict[str, float] = {}
@@ -87,7 +67,7 @@ def main() -> int:
                                   local_dc=conn.cassandra_local_dc, username=conn.cassandra_username or None,
                                   password=conn.cassandra_password or None)
     try:
-        wait_http(f"http://127.0.0.1:{port}/server_info", 180)
+        dagster_dev.wait_ready(port, procs[1], work / "dagster.log")
         print(f"dagster dev on :{port}, logs in {work}")
         began = time.monotonic()
         with cassandra.session() as session:

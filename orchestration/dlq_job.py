@@ -23,8 +23,11 @@ class KafkaResource(dg.ConfigurableResource):
 
 
 class DlqConfig(dg.Config):
-    dlq_topic: str = "events-dlq"
-    parking_topic: str = "events-dlq-parked"
+    """Every field has a default, so the job launches from the UI without config: the lake's DLQ topic
+    (SLUICE_DLQ_TOPIC, events-dlq), parked records to `<dlq>-parked`, progress in group `sluice-dlq-reprocess`."""
+
+    dlq_topic: str | None = None
+    parking_topic: str | None = None
     group_id: str = "sluice-dlq-reprocess"
     repairs: list[str] = ["default_event_type", "coerce_numeric_timestamp"]
     max_records: int | None = None
@@ -36,8 +39,11 @@ def reprocess(context: dg.OpExecutionContext, config: DlqConfig, kafka: KafkaRes
     def progress(done: int, total: int) -> None:
         context.log.info("DLQ: %d of ~%d records", done, total)
 
-    result = reprocess_dlq(kafka.connections(), config.dlq_topic, group_id=config.group_id,
-                           repairs=list(config.repairs), parking_topic=config.parking_topic,
+    dlq_topic = config.dlq_topic or lake.dlq_topic
+    if not dlq_topic:
+        raise dg.Failure("no DLQ topic: set the op's dlq_topic or the lake resource's dlq_topic (SLUICE_DLQ_TOPIC)")
+    result = reprocess_dlq(kafka.connections(), dlq_topic, group_id=config.group_id,
+                           repairs=list(config.repairs), parking_topic=config.parking_topic or f"{dlq_topic}-parked",
                            audit_bucket=lake.bucket, max_records=config.max_records, progress=progress)
     context.log.info("DLQ: read %d, replayed %d, parked %d; reasons parked: %s", result.read, result.replayed,
                      result.parked, dict(result.reasons))

@@ -21,6 +21,7 @@ from pathlib import Path
 from ingest.clients import s3_client
 from ingest.connections import REPO_ROOT, Connections
 from ingest.produce import produce
+from stack import dagster_dev
 
 BIN = Path(sys.executable).parent
 WORK = REPO_ROOT / ".stack" / "demo"
@@ -73,15 +74,12 @@ def main(port: int = 3000, events: int = 30_000) -> int:
           + ", ".join(f"{k}={v}" for k, v in LOCAL_KEYS.items()))
     print("      (record time files events by when they happened, so an hour is complete and replays land in the "
           "same files; bad records go to events-dlq)")
-    env = os.environ | {"DAGSTER_HOME": str(WORK / "dagster"), "PATH": f"{BIN}:{os.environ['PATH']}"}
-    (WORK / "dagster").mkdir(exist_ok=True)
+    env = os.environ | {"PATH": f"{BIN}:{os.environ['PATH']}"}
     procs = {
         "sink": subprocess.Popen([str(BIN / "sluice"), "sink", "--config", str(config), "--create-bucket",
                                   "--instance-id", "demo"], stdout=(WORK / "sink.log").open("w"),
                                  stderr=subprocess.STDOUT, env=env),
-        "dagster": subprocess.Popen([str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
-                                     "-p", str(port)], cwd=REPO_ROOT, stdout=(WORK / "dagster.log").open("w"),
-                                    stderr=subprocess.STDOUT, env=env),
+        "dagster": dagster_dev.start(WORK / "dagster", port, WORK / "dagster.log"),
     }
     sent: dict = {}
     producer = threading.Thread(target=lambda: sent.update(produce(

@@ -1,9 +1,82 @@
-"""Markers by folder: tests under integration/ talk to the real services of the local stack."""
+"""Fixtures for the real Kafka, S3 and Cassandra named by the stack's env file (or the environment), shared by the
+integration and e2e tests; markers by folder.
+
+A service that does not answer fails the tests that need it; nothing here ever skips.
+"""
+
+from __future__ import annotations
+
+import uuid
 
 import pytest
+
+from ingest.clients import cassandra_cluster, kafka_admin, s3_client
+from ingest.connections import Connections
+from ingest.health import CHECKS
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/integration/" in str(item.path):
             item.add_marker(pytest.mark.integration)
+        if "/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def connections() -> Connections:
+    return Connections.from_env()
+
+
+def _reachable(conn: Connections, service: str) -> None:
+    try:
+        CHECKS[service](conn)
+    except Exception as exc:  # any client error: the stack is not there
+        pytest.fail(
+            f"{service} is not reachable with {conn.describe()}: {exc!r}; start the stack with ./dev up",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def kafka(connections: Connections):
+    _reachable(connections, "kafka")
+    return kafka_admin(connections)
+
+
+@pytest.fixture(scope="session")
+def s3(connections: Connections):
+    _reachable(connections, "s3")
+    return s3_client(connections)
+
+
+@pytest.fixture(scope="session")
+def cassandra(connections: Connections):
+    _reachable(connections, "cassandra")
+    cluster = cassandra_cluster(connections)
+    session = cluster.connect()
+    yield session
+    cluster.shutdown()
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A name no other test or run uses: valid as a Kafka topic, S3 bucket and CQL identifier."""
+    return f"t{uuid.uuid4().hex[:16]}"
+
+
+@pytest.fixture(scope="session")
+def lake(connections: Connections, s3):
+    """A DuckDB connection that reads the lake through the stack's S3 endpoint."""
+    from ingest.lake import lake_connection
+
+    con = lake_connection(connections)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def names(unique_name: str) -> dict[str, str]:
+    """Unique topic, bucket, connector and DLQ names for one test."""
+    return {"topic": f"{unique_name}-ev", "bucket": unique_name, "name": f"{unique_name}-sink",
+            "dlq": f"{unique_name}-dlq"}

@@ -1,0 +1,69 @@
+"""`dagster dev -w workspace.yaml` (webserver + daemon) as the demo, the benchmarks and the browser tests start it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from ingest.connections import REPO_ROOT
+
+BIN = Path(sys.executable).parent
+# No first-visit newsletter dialog over the UI, no usage telemetry sent from a local run.
+INSTANCE = "nux:\n  enabled: false\ntelemetry:\n  enabled: false\n"
+
+
+def dagster_home(path: Path) -> Path:
+    """Create `path` with a dagster.yaml (kept if one is there: a user's settings win)."""
+    path.mkdir(parents=True, exist_ok=True)
+    config = path / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dagster_env(home: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for Dagster's commands: `env` over ours, DAGSTER_HOME=home, the venv's bin on PATH."""
+    return os.environ | (env or {}) | {"DAGSTER_HOME": str(dagster_home(home)), "PATH": f"{BIN}:{os.environ['PATH']}"}
+
+
+def start(home: Path, port: int, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start `dagster dev` on 127.0.0.1:port in its own process group; output to `log`."""
+    return subprocess.Popen([str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                            cwd=REPO_ROOT, env=dagster_env(home, env), stdout=log.open("w"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_ready(port: int, proc: subprocess.Popen, log: Path, timeout: float = 180) -> str:
+    """Wait until the webserver answers; returns its base URL. Raises with the log's tail if it exits or times out."""
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dagster dev exited ({proc.returncode}):\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/server_info", timeout=2):
+                return url
+        except OSError:
+            time.sleep(1)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s:\n{log.read_text()[-4000:]}")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 60) -> None:
+    """SIGTERM (dagster dev stops its webserver, daemon and code servers), then SIGKILL to the group."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait()

@@ -1,0 +1,47 @@
+"""`dagster dev` over the code location as a user starts it, on a free port, and headless Chromium to drive its UI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+
+from ingest.connections import REPO_ROOT
+from stack import dagster_dev as dev
+
+CHROMIUM = os.environ.get("SLUICE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@contextmanager
+def dagster_dev(home: Path, env: dict[str, str], stopped_sensors: tuple[str, ...] = ()):
+    """Start `dagster dev -w workspace.yaml` (webserver + daemon) with DAGSTER_HOME=home; yields its base URL.
+
+    `stopped_sensors` are stopped in the instance first (`dagster sensor stop`), as a user would in the UI.
+    """
+    for sensor in stopped_sensors:
+        subprocess.run([str(dev.BIN / "dagster"), "sensor", "stop", sensor, "-w", "workspace.yaml"], cwd=REPO_ROOT,
+                       env=dev.dagster_env(home, env), check=True, capture_output=True, timeout=120)
+    port, log = dev.free_port(), home / "dagster-dev.log"
+    proc = dev.start(home, port, log, env)
+    try:
+        yield dev.wait_ready(port, proc, log)
+    finally:
+        dev.stop(proc)
+
+
+@contextmanager
+def chromium():
+    """Playwright driving Debian's Chromium headless (installed by `./dev test`)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: ./dev test installs Debian's chromium (or set SLUICE_CHROMIUM)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
