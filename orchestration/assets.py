@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import time
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -29,7 +30,9 @@ RECONCILE = dg.AssetCheckSpec("counts_reconcile_across_stages", asset="cassandra
           check_specs=[OVERLAPS, OFFSETS])
 def raw_events(context: dg.AssetExecutionContext, s3: S3Resource, lake: LakeResource):
     """One hour of events as the S3 sink wrote them, landed as one Parquet file per hour (each Kafka record once)."""
-    con = lake_connection(Connections.from_env())
+    began = time.monotonic()
+    connections = Connections.from_env()
+    con = lake_connection(connections)
     client = s3.get_client()
     landed = [land_hour(con, client, lake.bucket, lake.topics_dir, lake.landed_dir, lake.topic, hour)
               for hour in _hours(context)]
@@ -44,7 +47,7 @@ def raw_events(context: dg.AssetExecutionContext, s3: S3Resource, lake: LakeReso
     check_rows = con.sql("select count(*) - count(distinct (_kafka_topic, _kafka_partition, _kafka_offset)) from "
                          f"read_parquet([{', '.join(repr(f's3://{lake.bucket}/{h.key}') for h in landed)}])"
                          ).fetchone()[0]
-    audit = audit_offsets(con, client, Connections.from_env(), lake.bucket, lake.topics_dir, lake.topic,
+    audit = audit_offsets(con, client, connections, lake.bucket, lake.topics_dir, lake.topic,
                           lake.connector, lake.dlq_topic)
     con.close()
     yield dg.MaterializeResult(metadata={
@@ -54,6 +57,7 @@ def raw_events(context: dg.AssetExecutionContext, s3: S3Resource, lake: LakeReso
         "kafka_partitions": dg.MetadataValue.int(len(offsets)),
         "offset_ranges": dg.MetadataValue.json({str(p): list(r) for p, r in sorted(offsets.items())}),
         "landed": dg.MetadataValue.text(", ".join(f"s3://{lake.bucket}/{h.key}" for h in landed)),
+        "duration_s": dg.MetadataValue.float(round(time.monotonic() - began, 3)),
     })
     yield dg.AssetCheckResult(check_name=OVERLAPS.name, passed=check_rows == 0,
                               metadata={"repeated": dg.MetadataValue.int(check_rows)})

@@ -21,10 +21,7 @@
     )
   {%- endcall %}
 
-  {%- set outside = run_query(
-        "select count(*) from " ~ build ~ " where make_timestamp(year(event_date), month(event_date), day(event_date), "
-        ~ "event_hour, 0, 0) not between timezone('UTC', '" ~ start ~ "'::timestamptz) "
-        ~ "and timezone('UTC', '" ~ end ~ "'::timestamptz) - interval 1 hour") -%}
+  {%- set outside = run_query("select count(*) from " ~ build ~ " where not (" ~ in_window_hours([start, end]) ~ ")") -%}
   {%- if outside.rows[0][0] > 0 -%}
     {{ exceptions.raise_compiler_error(this.identifier ~ ": " ~ outside.rows[0][0] ~ " rows outside the window "
                                        ~ start ~ " .. " ~ end) }}

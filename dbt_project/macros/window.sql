@@ -24,6 +24,14 @@
   {{ column }} >= {{ window_start() }} and {{ column }} < {{ window_end() }}
 {%- endmacro %}
 
+{#- Rows of a curated model whose hour partition (event_date, event_hour) lies in the window; `bounds`: the window's
+    [start, end] strings when the caller has them already. -#}
+{% macro in_window_hours(bounds=none) -%}
+  {%- set start, end = bounds if bounds is not none else window_bounds() -%}
+  make_timestamp(year(event_date), month(event_date), day(event_date), event_hour, 0, 0)
+    between timezone('UTC', '{{ start }}'::timestamptz) and timezone('UTC', '{{ end }}'::timestamptz) - interval 1 hour
+{%- endmacro %}
+
 {#- Raw hour partitions (year=/month=/day=/hour=) that can hold the window's events: pruned before any file is read. -#}
 {% macro raw_partition_filter() -%}
   make_timestamp(year::bigint, month::bigint, day::bigint, hour::bigint, 0, 0)

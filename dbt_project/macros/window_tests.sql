@@ -3,8 +3,7 @@
 {% macro get_where_subquery(relation) -%}
   {%- set where = config.get('where') -%}
   {%- if where == '__window__' -%}
-    {%- set where = "make_timestamp(year(event_date), month(event_date), day(event_date), event_hour, 0, 0) "
-        ~ "between timezone('UTC', " ~ window_start() ~ ") and timezone('UTC', " ~ window_end() ~ ") - interval 1 hour" -%}
+    {%- set where = in_window_hours() -%}
   {%- endif -%}
   {%- if where -%}
     (select * from {{ relation }} where {{ where }}) dbt_subquery

@@ -8,9 +8,7 @@ staged as (select count(*) as n from {{ ref('stg_events') }} where {{ in_window(
 enriched as (select count(*) as n from {{ ref('int_events_enriched') }} where {{ in_window() }}),
 mart as (select count(*) as n from {{ ref('events_by_time') }} where {{ in_window() }}),
 hourly as (
-    select coalesce(sum(events), 0) as n from {{ ref('hourly_event_counts') }}
-    where make_timestamp(year(event_date), month(event_date), day(event_date), event_hour, 0, 0)
-        between timezone('UTC', {{ window_start() }}) and timezone('UTC', {{ window_end() }}) - interval 1 hour
+    select coalesce(sum(events), 0) as n from {{ ref('hourly_event_counts') }} where {{ in_window_hours() }}
 )
 select raw.n as raw_events, staged.n as staged, enriched.n as enriched, mart.n as mart, hourly.n as hourly
 from raw, staged, enriched, mart, hourly

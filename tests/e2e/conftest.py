@@ -67,12 +67,12 @@ def page(browser, request):
 
 @pytest.fixture
 def screenshot(page):
-    """screenshot(name): save the page as artifacts/e2e/<name>.png."""
+    """screenshot(name, **options): save the page as artifacts/e2e/<name>.png (options: Playwright's, e.g. clip)."""
 
-    def save(name: str, full_page: bool = False) -> Path:
+    def save(name: str, **options) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=path, full_page=full_page)
+        page.screenshot(path=path, **options)
         return path
 
     return save

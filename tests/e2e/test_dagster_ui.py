@@ -19,6 +19,11 @@ CHAIN = ["raw_events", "stg_events", "int_events_enriched", "events_by_time", "c
 ALL_ASSETS = {*CHAIN, "event_types", "hourly_event_counts", "cassandra_hourly_event_counts"}
 HOURS = "[2024-01-15-09:00...2024-01-15-10:00]"
 GROUPS = ("raw", "transform", "serving")
+GRAPH_BOX = """els => {
+  const r = els.map(e => e.getBoundingClientRect()), m = 24;
+  const x = Math.min(...r.map(b => b.left)) - m, y = Math.min(...r.map(b => b.top)) - m;
+  return {x, y, width: Math.max(...r.map(b => b.right)) + m - x, height: Math.max(...r.map(b => b.bottom)) + m - y};
+}"""
 
 
 def lineage(page: Page, base: str, selection: str = "") -> dict[str, float]:
@@ -37,6 +42,7 @@ def test_lineage_shows_one_chain_from_the_raw_zone_through_dbt_to_cassandra(dags
     page.set_viewport_size({"width": 2400, "height": 1300})  # wide enough for full asset nodes, not minimal ones
     assert set(lineage(page, dagster_url)) == ALL_ASSETS
     screenshot("lineage")
+    screenshot("lineage-graph", clip=page.locator("foreignObject").evaluate_all(GRAPH_BOX))  # the README's picture
 
     nodes = lineage(page, dagster_url, '+key:"cassandra_events_by_time"')
     assert set(nodes) == {*CHAIN, "event_types"}  # everything the Cassandra table is built from, and nothing else
