@@ -16,15 +16,17 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from ingest.clients import s3_client
 from ingest.connections import REPO_ROOT, Connections
-from ingest.produce import produce
+from ingest.produce import generate, produce
 from stack import dagster_dev
 
 BIN = Path(sys.executable).parent
 WORK = REPO_ROOT / ".stack" / "demo"
+BAD_RATIO = 0.02  # share of malformed records, for the DLQ
 LOCAL_KEYS = {  # added to the seed config; why each: printed at start
     "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
     "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "events-dlq",
@@ -41,7 +43,8 @@ def sink_config() -> Path:
     return path
 
 
-def cassandra_rows(conn: Connections, days: list[dt.date]) -> int:
+def served(conn: Connections, days: list[dt.date], mine: set[uuid.UUID]) -> int:
+    """How many of this run's events are in analytics.events_by_time (rows of earlier runs do not count)."""
     from orchestration.resources import CassandraResource
 
     resource = CassandraResource(contact_points=list(conn.cassandra_hosts), port=conn.cassandra_port,
@@ -49,8 +52,10 @@ def cassandra_rows(conn: Connections, days: list[dt.date]) -> int:
                                  password=conn.cassandra_password or None)
     try:
         with resource.session() as session:
-            return sum(session.execute("SELECT count(*) FROM analytics.events_by_time WHERE event_date = %s",
-                                       (d,)).one()[0] for d in days)
+            return sum(1 for d in days
+                       for row in session.execute("SELECT event_id FROM analytics.events_by_time WHERE event_date = %s",
+                                                  (d,))
+                       if row.event_id in mine)
     except Exception:  # the keyspace and table appear with the first run
         return 0
 
@@ -82,14 +87,18 @@ def main(port: int = 3000, events: int = 30_000) -> int:
         "dagster": dagster_dev.start(WORK / "dagster", port, WORK / "dagster.log"),
     }
     sent: dict = {}
+    start_ms, seed = int(start.timestamp() * 1000), int(time.time())
+    mine = {uuid.UUID(json.loads(e.value)["event_id"]) for e in generate(events, 3, start_ms, BAD_RATIO, seed)
+            if e.kind == "good"}
     producer = threading.Thread(target=lambda: sent.update(produce(
-        conn, "events", events, 3, int(start.timestamp() * 1000), bad_ratio=0.02, seed=int(time.time()),
-        rate=2000, partitions=3, progress=False)), daemon=True)
+        conn, "events", events, 3, start_ms, bad_ratio=BAD_RATIO, seed=seed, rate=2000, partitions=3,
+        progress=False)), daemon=True)
     producer.start()
-    print(f"demo: streaming {events:,} events over {start:%H:00}-{now:%H:00} UTC into Kafka topic 'events'; "
+    last = now - dt.timedelta(hours=1)
+    print(f"demo: streaming {events:,} events over {start:%Y-%m-%d %H:00}-{now:%H:00} UTC (partitions "
+          f"{start:%Y-%m-%d-%H}:00 to {last:%Y-%m-%d-%H}:00) into Kafka topic 'events'; "
           f"Dagster UI starting at http://127.0.0.1:{port} (logs in {WORK.relative_to(REPO_ROOT)}/)")
-    began, reached = time.monotonic(), False
-    before = cassandra_rows(conn, days)  # rows an earlier demo left: "reached" means new ones arrived
+    began, reached, done = time.monotonic(), False, False
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -98,29 +107,37 @@ def main(port: int = 3000, events: int = 30_000) -> int:
                 if proc.poll() is not None:
                     print(f"demo: {name} exited ({proc.returncode}); see {WORK / (name + '.log')}")
                     return 1
-            rows = cassandra_rows(conn, days)
+            rows = served(conn, days, mine)
             print(f"demo: {time.monotonic() - began:5.0f}s  produced {sum(sent.values()) if sent else 'streaming'}  "
                   f"raw files {lake_files(conn, 'topics/events/')}  landed hours "
-                  f"{lake_files(conn, 'landed/events/')}  rows in Cassandra {rows} (+{rows - before})", flush=True)
-            if rows > before and not reached:
+                  f"{lake_files(conn, 'landed/events/')}  in Cassandra {rows:,} of the {len(mine):,} valid events",
+                  flush=True)
+            if rows == len(mine) and not done:
+                done = True
+                print(f"demo: all {rows:,} valid events are in Cassandra, {time.monotonic() - began:.0f}s after start")
+            if rows > 0 and not reached:
                 reached = True
                 print(f"\ndemo: first rows reached Cassandra after {time.monotonic() - began:.0f}s. Look at:\n"
                       f"  http://127.0.0.1:{port}/asset-groups  (lineage raw -> dbt -> Cassandra)\n"
-                      f"  http://127.0.0.1:{port}/overview/automation  (sensors and the schedule)\n"
-                      f"  http://127.0.0.1:{port}/jobs/dlq_reprocess  (replay the dead letters)\n"
+                      f"  http://127.0.0.1:{port}/automation  (sensors and the schedule)\n"
+                      f"  http://127.0.0.1:{port}/locations/orchestration.definitions/jobs/dlq_reprocess/playground"
+                      "  (Launch Run replays the dead letters)\n"
+                      "  README.md, 'A 5-minute tour': a backfill, the DLQ replay, changing a dbt model\n"
                       "Ctrl-C stops the sink and Dagster; the stack keeps its data.\n")
             stop.wait(5)
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the sink's last flush short
         print("demo: stopping the sink (it flushes and commits) and Dagster")
-        for proc in procs.values():
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        procs["sink"].send_signal(signal.SIGTERM)
+        dagster_dev.stop(procs["dagster"])
+        try:
+            procs["sink"].wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            procs["sink"].kill()
+        print("demo: stopped. The stack runs on: `./dev down` stops it (Kafka and Cassandra keep their data in "
+              ".stack/; the in-memory S3 lake is emptied)")
     return 0
 
 
