@@ -51,6 +51,23 @@ def test_lineage_shows_one_chain_from_the_raw_zone_through_dbt_to_cassandra(dags
     screenshot("lineage-upstream-of-cassandra")
 
 
+def test_every_asset_page_shows_its_description_owners_group_and_kinds(dagster_url, page, screenshot):
+    from orchestration.definitions import defs
+
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    assert set(specs) == ALL_ASSETS
+    for name, spec in sorted(specs.items()):
+        assert spec.description and spec.owners and spec.group_name and spec.kinds, f"{name} lacks a property"
+        page.goto(f"{dagster_url}/assets/{name}")
+        expect(page.get_by_text(" ".join(spec.description.split()[:8])).first).to_be_visible()
+        for owner in spec.owners:
+            expect(page.get_by_text(owner.removeprefix("team:"), exact=True).first).to_be_visible()
+        expect(page.get_by_role("link", name=spec.group_name, exact=True).first).to_be_visible()
+        for kind in spec.kinds:
+            expect(page.get_by_text(re.compile(f"^{re.escape(kind)}$", re.IGNORECASE)).first).to_be_visible()
+    screenshot("asset-page")
+
+
 def test_jobs_sensors_and_the_schedule_are_listed_with_descriptions(dagster_url, page, screenshot):
     page.goto(f"{dagster_url}/automation")
     for kind, name in [("sensors", "raw_zone_sensor"), ("sensors", "dlq_growth_sensor"),
