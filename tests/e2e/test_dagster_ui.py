@@ -117,6 +117,9 @@ def test_a_two_hour_backfill_launched_from_the_ui_lands_both_hours_in_cassandra(
     page.goto(f"{dagster_url}/assets/raw_events")
     rows = page.locator("tr").filter(has=page.get_by_text("rows", exact=True))
     expect(rows).to_contain_text(str(lake["good"]))
+    split = page.locator("tr").filter(has=page.get_by_text("rows_by_hour", exact=True))
+    expect(split).to_contain_text("2024-01-15-09:00")
+    expect(split).to_contain_text("2024-01-15-10:00")
     screenshot("raw-events-asset")
 
 
