@@ -9,7 +9,6 @@ without them, all of the DLQ's records count against the topic as a whole). Reco
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from ingest.clients import kafka_config
 from ingest.connections import Connections
-from orchestration.landing import list_keys
+from orchestration.raw_zone import watermarks
 
 
 @dataclass
@@ -34,11 +33,7 @@ class OffsetAudit:
 
 
 def committed_offsets(client, bucket: str, connector: str, topic: str) -> dict[int, int]:
-    found = {}
-    for key, _ in list_keys(client, bucket, f"_sluice/{connector}/watermarks/{topic}/", suffix=".json"):
-        document = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
-        found[int(document["partition"])] = int(document["committed_offset"])
-    return found
+    return {int(d["partition"]): int(d["committed_offset"]) for d in watermarks(client, bucket, connector, topic)}
 
 
 def low_offsets(connections: Connections, topic: str, partitions: list[int]) -> dict[int, int]:

@@ -43,13 +43,15 @@ def fingerprint(client, bucket: str, prefix: str) -> tuple[str, int]:
     return hashlib.sha1(json.dumps(keys).encode()).hexdigest()[:16], len(keys)
 
 
+def watermarks(client, bucket: str, connector: str, topic: str) -> list[dict]:
+    """The sink's watermark documents of the topic, one per Kafka partition (`_sluice/<connector>/watermarks/`)."""
+    return [json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+            for key, _ in list_keys(client, bucket, f"_sluice/{connector}/watermarks/{topic}/", suffix=".json")]
+
+
 def complete_until(client, bucket: str, connector: str, topic: str) -> dt.datetime | None:
     """The sink's completeness watermark over all partitions of the topic (the least advanced), if any."""
-    prefix = f"_sluice/{connector}/watermarks/{topic}/"
-    values = []
-    for key, _ in list_keys(client, bucket, prefix, suffix=".json"):
-        document = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
-        values.append(document.get("complete_until_ms"))
+    values = [document.get("complete_until_ms") for document in watermarks(client, bucket, connector, topic)]
     if not values or any(v is None for v in values):
         return None
     return dt.datetime.fromtimestamp(min(values) / 1000, dt.UTC)
