@@ -16,7 +16,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
+from collections import Counter
 from pathlib import Path
 
 from ingest.clients import s3_client
@@ -58,6 +60,20 @@ def served(conn: Connections, days: list[dt.date], mine: set[uuid.UUID]) -> int:
                        if row.event_id in mine)
     except Exception:  # the keyspace and table appear with the first run
         return 0
+
+
+def runs(port: int) -> str:
+    """Dagster's runs by status, from its GraphQL API (the UI's own), e.g. '3 (2 success, 1 started)'."""
+    query = "{ runsOrError(limit: 1000) { ... on Runs { results { status } } } }"
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            results = json.loads(response.read())["data"]["runsOrError"]["results"]
+    except (OSError, KeyError, TypeError, ValueError):  # the webserver is still starting
+        return "-"
+    statuses = Counter(r["status"].lower() for r in results)
+    return f"{len(results)}" + (f" ({', '.join(f'{n} {s}' for s, n in statuses.most_common())})" if results else "")
 
 
 def lake_files(conn: Connections, prefix: str) -> int:
@@ -110,7 +126,8 @@ def main(port: int = 3000, events: int = 30_000) -> int:
             rows = served(conn, days, mine)
             print(f"demo: {time.monotonic() - began:5.0f}s  produced {sum(sent.values()) if sent else 'streaming'}  "
                   f"raw files {lake_files(conn, 'topics/events/')}  landed hours "
-                  f"{lake_files(conn, 'landed/events/')}  in Cassandra {rows:,} of the {len(mine):,} valid events",
+                  f"{lake_files(conn, 'landed/events/')}  runs {runs(port)}  in Cassandra {rows:,} of the "
+                  f"{len(mine):,} valid events",
                   flush=True)
             if rows == len(mine) and not done:
                 done = True
