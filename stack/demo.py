@@ -8,6 +8,7 @@ hours are in Cassandra. Ctrl-C stops what it started; the stack and its data sta
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -85,7 +86,7 @@ def lake_files(conn: Connections, prefix: str) -> int:
         return 0
 
 
-def main(port: int = 3000, events: int = 30_000) -> int:
+def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False) -> int:
     conn = Connections.from_env()
     now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     start = now - dt.timedelta(hours=3)
@@ -132,6 +133,8 @@ def main(port: int = 3000, events: int = 30_000) -> int:
             if rows == len(mine) and not done:
                 done = True
                 print(f"demo: all {rows:,} valid events are in Cassandra, {time.monotonic() - began:.0f}s after start")
+                if exit_when_served:
+                    break
             if rows > 0 and not reached:
                 reached = True
                 print(f"\ndemo: first rows reached Cassandra after {time.monotonic() - began:.0f}s. Look at:\n"
@@ -159,4 +162,10 @@ def main(port: int = 3000, events: int = 30_000) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    parser = argparse.ArgumentParser(prog="./dev demo", description="Sluice's whole flow on the local stack.")
+    parser.add_argument("--port", type=int, default=3000, help="the Dagster UI's port (3000)")
+    parser.add_argument("--events", type=int, default=30_000, help="sample events to stream (30,000)")
+    parser.add_argument("--exit-when-served", action="store_true",
+                        help="stop once every valid event is in Cassandra (for scripts and tests)")
+    args = parser.parse_args()
+    sys.exit(main(args.port, args.events, args.exit_when_served))
