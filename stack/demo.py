@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ingest.clients import s3_client
 from ingest.connections import REPO_ROOT, Connections
-from ingest.produce import generate, produce
+from ingest.produce import ensure_topic, generate, produce
 from stack import dagster_dev
 
 BIN = Path(sys.executable).parent
@@ -92,6 +92,7 @@ def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False)
     start = now - dt.timedelta(hours=3)
     days = sorted({(start + dt.timedelta(hours=h)).date() for h in range(3)})
     config = sink_config()
+    ensure_topic(conn, "events", 3)  # before the sink subscribes to it
     print(f"demo: sink config {config.relative_to(REPO_ROOT)} = config/s3-sink.json + "
           + ", ".join(f"{k}={v}" for k, v in LOCAL_KEYS.items()))
     print("      (record time files events by when they happened, so an hour is complete and replays land in the "

@@ -56,6 +56,7 @@ class SinkTask:
         self.config, self.task_id, self.stop, self.clock_ms = config, task_id, stop, clock_ms
         self.batch_size = min(batch_size, max(config.flush_size, 500))
         self.stats = TaskStats()
+        self._waiting_for_topic = False  # logged once: a topic subscribed to does not exist (yet)
         self.converter = RecordConverter(config, load_schema(config.schema_file), clock_ms)
         self.storage = Storage(config.connections, config.bucket)
         self.dlq = None
@@ -136,6 +137,11 @@ class SinkTask:
             error = message.error()
             if error is not None:
                 if error.code() == KafkaError._PARTITION_EOF:
+                    continue
+                if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:  # as Kafka Connect: wait for the topic
+                    if not self._waiting_for_topic:
+                        log.warning("task %d: %s; waiting for it to be created", self.task_id, error.str())
+                    self._waiting_for_topic = True
                     continue
                 raise KafkaException(error)
             by_partition[(message.topic(), message.partition())].append(message)

@@ -76,6 +76,27 @@ def test_sigterm_uploads_open_files_and_commits_before_exit(tmp_path, connection
     assert committed(connections, f"connect-{names['name']}", topic, 2) == ends
 
 
+def test_a_sink_started_before_its_topic_exists_waits_for_it(tmp_path, connections, lake, names):
+    """As Kafka Connect does: a subscribed topic that does not exist yet is waited for, not a task failure."""
+    topic, bucket = names["topic"], names["bucket"]
+    config = sink_config(tmp_path, names["name"], topics=topic, **{
+        "s3.bucket.name": bucket, "tasks.max": "1", "timestamp.extractor": "RecordField",
+        "timestamp.field": "event_time", "rotate.schedule.interval.ms": "1000",
+    })
+    proc = start_sink(config, "--stats-every", "0.5", "--exit-when-idle", "8")
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "waiting for it to be created" in line:
+            break
+    deliveries = produce_events(connections, topic, 300, partitions=2, seed=9, hours=0.1)
+    out = "".join(lines) + proc.communicate(timeout=90)[0]
+
+    assert proc.returncode == 0, out
+    assert "task failed" not in out
+    assert sorted(rows_by_coordinates(lake, bucket, topic)) == [(p, o) for p, o, _ in deliveries]
+
+
 def test_the_seed_config_runs_as_is_with_wallclock_time(tmp_path, connections, s3, lake, names):
     """Only the names differ from config/s3-sink.json: no extractor, so Confluent's Wallclock default applies."""
     topic, bucket = names["topic"], names["bucket"]
