@@ -131,11 +131,6 @@ def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False)
                   f"{lake_files(conn, 'landed/events/')}  runs {runs(port)}  in Cassandra {rows:,} of the "
                   f"{len(mine):,} valid events",
                   flush=True)
-            if rows == len(mine) and not done:
-                done = True
-                print(f"demo: all {rows:,} valid events are in Cassandra, {time.monotonic() - began:.0f}s after start")
-                if exit_when_served:
-                    break
             if rows > 0 and not reached:
                 reached = True
                 print(f"\ndemo: first rows reached Cassandra after {time.monotonic() - began:.0f}s. Look at:\n"
@@ -144,7 +139,13 @@ def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False)
                       f"  http://127.0.0.1:{port}/locations/orchestration.definitions/jobs/dlq_reprocess/playground"
                       "  (Launch Run replays the dead letters)\n"
                       "  README.md, 'A 5-minute tour': a backfill, the DLQ replay, changing a dbt model\n"
-                      "Ctrl-C stops the sink and Dagster; the stack keeps its data.\n")
+                      "Ctrl-C stops the sink and Dagster; the stack keeps its data.\n", flush=True)
+            if rows == len(mine) and not done:
+                done = True
+                print(f"demo: all {rows:,} valid events are in Cassandra, {time.monotonic() - began:.0f}s after start",
+                      flush=True)
+                if exit_when_served:
+                    break
             stop.wait(5)
     except KeyboardInterrupt:
         pass
