@@ -93,13 +93,12 @@ def main() -> int:
                     pass
                 time.sleep(1)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        procs[0].terminate()
+        dagster_dev.stop(procs[1])
+        try:
+            procs[0].wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            procs[0].kill()
     latencies = sorted(seen[i] - produced[i] for i in produced if i in seen)
     if not latencies:
         raise SystemExit(f"no event reached Cassandra; see {work}")

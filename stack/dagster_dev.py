@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -60,10 +61,15 @@ def wait_ready(port: int, proc: subprocess.Popen, log: Path, timeout: float = 18
 
 
 def stop(proc: subprocess.Popen, timeout: float = 60) -> None:
-    """SIGTERM (dagster dev stops its webserver, daemon and code servers), then SIGKILL to the group."""
+    """SIGTERM (dagster dev stops its webserver, daemon and code servers), then SIGKILL to whatever of its process
+    group is left (a run worker, say): it runs in a session of its own, so nothing else would stop it."""
     proc.terminate()
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
-        proc.wait()
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()

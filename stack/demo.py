@@ -53,13 +53,15 @@ def served(conn: Connections, days: list[dt.date], mine: set[uuid.UUID]) -> int:
     resource = CassandraResource(contact_points=list(conn.cassandra_hosts), port=conn.cassandra_port,
                                  local_dc=conn.cassandra_local_dc, username=conn.cassandra_username or None,
                                  password=conn.cassandra_password or None)
+    from cassandra import InvalidRequest
+
     try:
         with resource.session() as session:
             return sum(1 for d in days
                        for row in session.execute("SELECT event_id FROM analytics.events_by_time WHERE event_date = %s",
                                                   (d,))
                        if row.event_id in mine)
-    except Exception:  # the keyspace and table appear with the first run
+    except InvalidRequest:  # no keyspace or table yet: they appear with the first run
         return 0
 
 
@@ -118,7 +120,8 @@ def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False)
           f"Dagster UI starting at http://127.0.0.1:{port} (logs in {WORK.relative_to(REPO_ROOT)}/)")
     began, reached, done = time.monotonic(), False, False
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # `kill`, or the terminal closed: stop what we started
+        signal.signal(signum, lambda *_: stop.set())
     try:
         while not stop.is_set():
             for name, proc in procs.items():
@@ -158,8 +161,12 @@ def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False)
             procs["sink"].wait(timeout=60)
         except subprocess.TimeoutExpired:
             procs["sink"].kill()
+            procs["sink"].wait()
         print("demo: stopped. The stack runs on: `./dev down` stops it (Kafka and Cassandra keep their data in "
               ".stack/; the in-memory S3 lake is emptied)")
+    if procs["sink"].returncode != 0:  # its last flush or commit failed: say so, by the exit code too
+        print(f"demo: the sink exited {procs['sink'].returncode}; see {WORK / 'sink.log'}")
+        return 1
     return 0
 
 

@@ -145,6 +145,9 @@ class SinkTask:
                     continue
                 raise KafkaException(error)
             by_partition[(message.topic(), message.partition())].append(message)
+        if by_partition and self._waiting_for_topic:
+            log.info("task %d: records arrive: the topic is there", self.task_id)
+            self._waiting_for_topic = False
         for key, batch in by_partition.items():
             writer = self.writers.get(key)
             if writer is not None:  # else revoked while these were in flight: the next owner reads them

@@ -4,6 +4,7 @@ import ast
 import datetime as dt
 import re
 import signal
+import threading
 import time
 
 from ingest.produce import ensure_topic
@@ -84,13 +85,18 @@ def test_a_sink_started_before_its_topic_exists_waits_for_it(tmp_path, connectio
         "timestamp.field": "event_time", "rotate.schedule.interval.ms": "1000",
     })
     proc = start_sink(config, "--stats-every", "0.5", "--exit-when-idle", "8")
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if "waiting for it to be created" in line:
-            break
-    deliveries = produce_events(connections, topic, 300, partitions=2, seed=9, hours=0.1)
-    out = "".join(lines) + proc.communicate(timeout=90)[0]
+    timer = threading.Timer(120, proc.kill)  # a sink that hangs fails the test, it does not hang the suite
+    timer.start()
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "waiting for it to be created" in line:
+                break
+        deliveries = produce_events(connections, topic, 300, partitions=2, seed=9, hours=0.1)
+        out = "".join(lines) + proc.communicate()[0]
+    finally:
+        timer.cancel()
 
     assert proc.returncode == 0, out
     assert "task failed" not in out

@@ -12,7 +12,7 @@ from stack import dagster_dev as dev
 
 CHROMIUM = os.environ.get("SLUICE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
 
 @contextmanager
@@ -22,8 +22,11 @@ def dagster_dev(home: Path, env: dict[str, str], stopped_sensors: tuple[str, ...
     `stopped_sensors` are stopped in the instance first (`dagster sensor stop`), as a user would in the UI.
     """
     for sensor in stopped_sensors:
-        subprocess.run([str(dev.BIN / "dagster"), "sensor", "stop", sensor, "-w", "workspace.yaml"], cwd=REPO_ROOT,
-                       env=dev.dagster_env(home, env), check=True, capture_output=True, timeout=120)
+        done = subprocess.run([str(dev.BIN / "dagster"), "sensor", "stop", sensor, "-w", "workspace.yaml"],
+                              cwd=REPO_ROOT, env=dev.dagster_env(home, env), capture_output=True, text=True,
+                              timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"dagster sensor stop {sensor} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
     port, log = dev.free_port(), home / "dagster-dev.log"
     proc = dev.start(home, port, log, env)
     try:
