@@ -26,25 +26,24 @@ GRAPH_BOX = """els => {
 }"""
 
 
-def lineage(page: Page, base: str, selection: str = "") -> dict[str, float]:
+def lineage(page: Page, base: str, expected: int, selection: str = "") -> dict[str, float]:
     """Open the global lineage graph (filtered by an asset selection) with every group expanded, as the UI does
-    after ⌥E; return each asset node's name and x position."""
+    after ⌥E; once `expected` asset nodes are drawn, return each one's name and x position."""
     path = f"~{urllib.parse.quote(selection, safe='')}/" if selection else "/"
     page.goto(f"{base}/asset-groups{path}?expanded=" + ",".join(f"global@global:{g}" for g in GROUPS))
     names = page.locator("foreignObject [class*=AssetNode_assetName] [data-tooltip]")  # asset nodes, not groups
-    names.first.wait_for()
-    page.wait_for_timeout(1000)  # the layout settles
+    expect(names).to_have_count(expected, timeout=30_000)
     return dict(names.evaluate_all(
         "els => els.map(e => [e.dataset.tooltip, Number(e.closest('foreignObject').getAttribute('x'))])"))
 
 
 def test_lineage_shows_one_chain_from_the_raw_zone_through_dbt_to_cassandra(dagster_url, page, screenshot):
     page.set_viewport_size({"width": 2400, "height": 1300})  # wide enough for full asset nodes, not minimal ones
-    assert set(lineage(page, dagster_url)) == ALL_ASSETS
+    assert set(lineage(page, dagster_url, len(ALL_ASSETS))) == ALL_ASSETS
     screenshot("lineage")
     screenshot("lineage-graph", clip=page.locator("foreignObject").evaluate_all(GRAPH_BOX))  # the README's picture
 
-    nodes = lineage(page, dagster_url, '+key:"cassandra_events_by_time"')
+    nodes = lineage(page, dagster_url, len(CHAIN) + 1, '+key:"cassandra_events_by_time"')
     assert set(nodes) == {*CHAIN, "event_types"}  # everything the Cassandra table is built from, and nothing else
     xs = [nodes[name] for name in CHAIN]
     assert xs == sorted(xs) and len(set(xs)) == len(xs), f"not one left-to-right chain: {nodes}"
