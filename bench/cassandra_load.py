@@ -4,7 +4,7 @@
 
 Needs the stack (`./dev up`). Makes ROWS events_by_time rows for one day in memory, loads them with a bare
 `execute_concurrent_with_args` loop over the prepared INSERT (the baseline) into one table, and with
-`orchestration.serving.load_events_window` (the asset's loader: window replacement, TTL and write timestamps)
+`orchestration.lib.cassandra_load.load_events_window` (the asset's loader: window replacement, TTL and write timestamps)
 into another, then prints rows/s and the ratio. Not part of the test suite.
 """
 
@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ingest.clients import cassandra_cluster, consistency_level  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
-from orchestration.cassandra_config import TableMapping  # noqa: E402
-from orchestration.resources import CassandraResource, consistency_level  # noqa: E402
-from orchestration.serving import ensure_events_table, load_events_window  # noqa: E402
+from orchestration.lib.cassandra_load import ensure_events_table, load_events_window  # noqa: E402
+from orchestration.lib.cassandra_mapping import TableMapping  # noqa: E402
 
 
 def make_rows(count: int) -> list[tuple]:
@@ -45,10 +45,9 @@ def main() -> int:
     sluice_map = TableMapping("events", keyspace, "events_by_time", "LOCAL_QUORUM", 31_536_000)
     rows = make_rows(args.rows)
     start = dt.datetime(2024, 1, 15, tzinfo=dt.UTC)
-    resource = CassandraResource(contact_points=list(conn.cassandra_hosts), port=conn.cassandra_port,
-                                 local_dc=conn.cassandra_local_dc, username=conn.cassandra_username or None,
-                                 password=conn.cassandra_password or None)
-    with resource.session() as session:
+    cluster = cassandra_cluster(conn, consistency="LOCAL_QUORUM")
+    try:
+        session = cluster.connect()
         for m in (bare_map, sluice_map):
             ensure_events_table(session, m)
         insert = session.prepare(f"INSERT INTO {keyspace}.events_bare (event_date, event_time, event_id, "
@@ -65,6 +64,8 @@ def main() -> int:
         counts = [session.execute(f"SELECT count(*) FROM {keyspace}.{t} WHERE event_date = '2024-01-15'").one()[0]
                   for t in ("events_bare", "events_by_time")]
         session.execute(f"DROP KEYSPACE {keyspace}")
+    finally:
+        cluster.shutdown()
     print(f"\n{args.rows:,} events_by_time rows (one day, one partition key), LOCAL_QUORUM, TTL 365 days")
     print(f"  bare execute_concurrent_with_args (100 in flight)  {bare:7.1f} s  {args.rows / bare:>9,.0f} rows/s")
     print(f"  Sluice loader ({result.written:,} written)              {sluice:7.1f} s  "

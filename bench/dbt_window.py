@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ingest.connections import Connections  # noqa: E402
-from ingest.lake import lake_connection  # noqa: E402
-from ingest.sample_lake import write_sample_lake  # noqa: E402
+from ingest.lake.connection import lake_connection  # noqa: E402
+from ingest.lake.sample import write_sample_lake  # noqa: E402
 
 PROJECT = ROOT / "dbt_project"
 DBT = str(Path(sys.executable).parent / "dbt")
@@ -50,7 +50,7 @@ def run_direct(conn: Connections, bucket: str, work: Path) -> float:
     compiled = {p.stem: p.read_text() for p in (work / "target" / "compiled" / "sluice" / "models").rglob("*.sql")}
     seed = PROJECT / "seeds" / "event_types.csv"
     began = time.monotonic()
-    con = lake_connection(conn)
+    con = lake_connection(conn.s3)
     con.execute(f"create table event_types as select * from read_csv('{seed}', header = true, "
                 "types = {'retention_days': 'integer'})")
     for model in MODELS:

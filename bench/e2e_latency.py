@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ingest.clients import cassandra_cluster  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
 from ingest.produce import generate, produce  # noqa: E402
-from orchestration.resources import CassandraResource  # noqa: E402
 from stack import dagster_dev  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -63,36 +63,37 @@ def main() -> int:
     ]
     produced: dict[str, float] = {}
     seen: dict[str, float] = {}
-    cassandra = CassandraResource(contact_points=list(conn.cassandra_hosts), port=conn.cassandra_port,
-                                  local_dc=conn.cassandra_local_dc, username=conn.cassandra_username or None,
-                                  password=conn.cassandra_password or None)
+    cluster = cassandra_cluster(conn, consistency="LOCAL_QUORUM")
     try:
         dagster_dev.wait_ready(port, procs[1], work / "dagster.log")
         print(f"dagster dev on :{port}, logs in {work}")
         began = time.monotonic()
-        with cassandra.session() as session:
-            batch = 0
-            while len(seen) < args.batches * args.size and time.monotonic() - began < args.timeout:
-                if batch < args.batches and time.monotonic() - began >= batch * args.every:
-                    hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
-                    start_ms = int(hour.timestamp() * 1000)
-                    ids = [json.loads(e.value)["event_id"] for e in generate(args.size, 1, start_ms, 0, 1000 + batch)]
-                    produce(conn, names["topic"], args.size, 1, start_ms, seed=1000 + batch, partitions=2,
-                            progress=False)
-                    now = time.monotonic()
-                    produced.update(dict.fromkeys(ids, now))
-                    batch += 1
-                    print(f"batch {batch}: {args.size} events produced; {len(seen)} of {len(produced)} in Cassandra")
-                try:
-                    rows = session.execute(f"SELECT event_id FROM {names['keyspace']}.events_by_time "
-                                           "WHERE event_date = %s", (hour.date(),))
-                    now = time.monotonic()
-                    for r in rows:
-                        seen.setdefault(str(r.event_id), now)
-                except Exception:  # the keyspace appears with the first run
-                    pass
-                time.sleep(1)
+        session = cluster.connect()
+        select = None
+        batch = 0
+        while len(seen) < args.batches * args.size and time.monotonic() - began < args.timeout:
+            if batch < args.batches and time.monotonic() - began >= batch * args.every:
+                hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
+                start_ms = int(hour.timestamp() * 1000)
+                ids = [json.loads(e.value)["event_id"] for e in generate(args.size, 1, start_ms, 0, 1000 + batch)]
+                produce(conn, names["topic"], args.size, 1, start_ms, seed=1000 + batch, partitions=2,
+                        progress=False)
+                now = time.monotonic()
+                produced.update(dict.fromkeys(ids, now))
+                batch += 1
+                print(f"batch {batch}: {args.size} events produced; {len(seen)} of {len(produced)} in Cassandra")
+            try:
+                select = select or session.prepare(f"SELECT event_id FROM {names['keyspace']}.events_by_time "
+                                                   "WHERE event_date = ?")
+                rows = session.execute(select, (hour.date(),))
+                now = time.monotonic()
+                for r in rows:
+                    seen.setdefault(str(r.event_id), now)
+            except Exception:  # the keyspace appears with the first run
+                pass
+            time.sleep(1)
     finally:
+        cluster.shutdown()
         procs[0].terminate()
         dagster_dev.stop(procs[1])
         try:

@@ -11,6 +11,8 @@ import sys
 
 from ingest.connections import Connections
 from ingest.health import CHECKS
+from ingest.lake.names import LakeNames
+from ingest.timefmt import epoch_ms, iso_seconds, parse_iso
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -54,9 +56,8 @@ def _sink(args: argparse.Namespace) -> int:
 def _start_ms(text: str | None, hours: float) -> int:
     if text is None:  # the last `hours` whole hours before now
         now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-        return int((now - dt.timedelta(hours=hours)).timestamp() * 1000)
-    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return int((when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp() * 1000)
+        return epoch_ms(now - dt.timedelta(hours=hours))
+    return epoch_ms(parse_iso(text))
 
 
 def _produce(args: argparse.Namespace) -> int:
@@ -73,18 +74,14 @@ def _produce(args: argparse.Namespace) -> int:
 
 
 def _sample_lake(args: argparse.Namespace) -> int:
-    from ingest.sample_lake import write_sample_lake
+    from ingest.lake.sample import write_sample_lake
 
     from_ms = _start_ms(args.start, args.hours)
     result = write_sample_lake(Connections.from_env(), args.bucket, args.topic, args.hours, from_ms, args.count,
                                seed=args.seed)
     print(json.dumps({k: v for k, v in result.items() if k != "keys"} | {
-        "window_start": _iso_hour(from_ms), "window_end": _iso_hour(from_ms + args.hours * 3_600_000)}))
+        "window_start": iso_seconds(from_ms), "window_end": iso_seconds(from_ms + args.hours * 3_600_000)}))
     return 0
-
-
-def _iso_hour(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,8 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     lake.add_argument("--hours", type=int, default=3, help="hours of event time")
     lake.add_argument("--start", help="first hour, ISO 8601 (default: HOURS before this hour)")
     lake.add_argument("--count", type=int, default=30_000, help="events before duplicates")
-    lake.add_argument("--bucket", default=os.environ.get("SLUICE_LAKE_BUCKET", "data-lake"))
-    lake.add_argument("--topic", default="events")
+    names = LakeNames.from_env()
+    lake.add_argument("--bucket", default=names.bucket)
+    lake.add_argument("--topic", default=names.topic)
     lake.add_argument("--seed", type=int, default=0)
     lake.set_defaults(func=_sample_lake)
     return parser

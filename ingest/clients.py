@@ -1,14 +1,21 @@
-"""Clients for the configured services, built from `Connections` in one place."""
+"""Clients for the configured services, built in one place: Kafka (config, admin, topics), S3, Cassandra."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
+
+from ingest.connections import CassandraSettings, Connections, S3Settings
+from ingest.errors import ConfigError
 
 if TYPE_CHECKING:
     from cassandra.cluster import Cluster
     from confluent_kafka.admin import AdminClient
 
-    from ingest.connections import Connections
+log = logging.getLogger("sluice.clients")
+
+# cassandra-driver's ConsistencyLevel names, as the DataStax sink's `consistencyLevel` keys take them
+CONSISTENCY_LEVELS = ("ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
 
 
 def kafka_config(conn: Connections, **extra: object) -> dict[str, object]:
@@ -22,41 +29,72 @@ def kafka_admin(conn: Connections) -> AdminClient:
     return AdminClient(kafka_config(conn))
 
 
-def s3_client(conn: Connections):
-    """A boto3 S3 client; path-style addressing so moto and MinIO endpoints work."""
+def ensure_topic(conn: Connections, topic: str, partitions: int = 1, replication_factor: int = 1) -> None:
+    """Create the topic if missing, with no more replicas than the cluster has brokers; a topic created
+    meanwhile by another process is fine."""
+    from confluent_kafka.admin import NewTopic
+
+    admin = kafka_admin(conn)
+    metadata = admin.list_topics(timeout=30)
+    if topic in metadata.topics:
+        return
+    replicas = min(replication_factor, max(len(metadata.brokers), 1))
+    if replicas < replication_factor:
+        log.warning("topic %s: %d broker(s), so replication factor %d instead of %d",
+                    topic, len(metadata.brokers), replicas, replication_factor)
+    future = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=replicas)])[topic]
+    try:
+        future.result(timeout=30)
+    except Exception as exc:
+        if "TOPIC_ALREADY_EXISTS" not in str(exc):
+            raise
+
+
+def s3_client(s3: S3Settings | Connections):
+    """A boto3 S3 client; path-style addressing so S3Proxy, moto and MinIO endpoints work; empty keys: boto3's
+    credential chain."""
     import boto3
     from botocore.config import Config
 
+    s3 = s3.s3 if isinstance(s3, Connections) else s3
     return boto3.client(
         "s3",
-        endpoint_url=conn.s3_endpoint or None,
-        region_name=conn.s3_region,
-        aws_access_key_id=conn.s3_access_key_id or None,
-        aws_secret_access_key=conn.s3_secret_access_key or None,
+        endpoint_url=s3.endpoint or None,
+        region_name=s3.region,
+        aws_access_key_id=s3.access_key_id or None,
+        aws_secret_access_key=s3.secret_access_key or None,
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}),
     )
 
 
-def cassandra_cluster(conn: Connections, connect_timeout: float = 10.0) -> Cluster:
-    """A driver Cluster for the configured contact points; call `.connect()` and `.shutdown()`."""
+def consistency_level(name: str) -> int:
+    """cassandra-driver's ConsistencyLevel for a name; a ConfigError names the allowed ones."""
+    from cassandra import ConsistencyLevel
+
+    if name.upper() not in CONSISTENCY_LEVELS:
+        raise ConfigError("consistency", name, ", ".join(CONSISTENCY_LEVELS))
+    return getattr(ConsistencyLevel, name.upper())
+
+
+def cassandra_cluster(cassandra: CassandraSettings | Connections, consistency: str | None = None,
+                      connect_timeout: float = 10.0, request_timeout: float = 30.0) -> Cluster:
+    """A driver Cluster (protocol v5, token-aware in the local DC); call `.connect()` and `.shutdown()`."""
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
-    auth = None
-    if conn.cassandra_username:
-        auth = PlainTextAuthProvider(username=conn.cassandra_username, password=conn.cassandra_password)
+    c = cassandra.cassandra if isinstance(cassandra, Connections) else cassandra
+    profile = {"consistency_level": consistency_level(consistency)} if consistency else {}
+    auth = PlainTextAuthProvider(username=c.username, password=c.password) if c.username else None
     return Cluster(
-        contact_points=list(conn.cassandra_hosts),
-        port=conn.cassandra_port,
+        contact_points=list(c.hosts),
+        port=c.port,
         auth_provider=auth,
-        execution_profiles={
-            EXEC_PROFILE_DEFAULT: ExecutionProfile(
-                load_balancing_policy=TokenAwarePolicy(
-                    DCAwareRoundRobinPolicy(local_dc=conn.cassandra_local_dc)
-                ),
-            )
-        },
+        execution_profiles={EXEC_PROFILE_DEFAULT: ExecutionProfile(
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=c.local_dc)),
+            request_timeout=request_timeout, **profile,
+        )},
+        protocol_version=5,
         connect_timeout=connect_timeout,
         control_connection_timeout=connect_timeout,
     )

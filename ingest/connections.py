@@ -51,6 +51,27 @@ def _secret(default: str = "") -> str:
 
 
 @dataclass(frozen=True)
+class S3Settings:
+    """An S3 endpoint (empty: AWS) and optional static keys (empty: boto3's credential chain)."""
+
+    endpoint: str = ""
+    region: str = "us-east-1"
+    access_key_id: str = _secret()
+    secret_access_key: str = _secret()
+
+
+@dataclass(frozen=True)
+class CassandraSettings:
+    """Contact points, port, local DC and optional login of a Cassandra cluster."""
+
+    hosts: tuple[str, ...] = ("127.0.0.1",)
+    port: int = 9042
+    local_dc: str = "datacenter1"
+    username: str = ""
+    password: str = _secret()
+
+
+@dataclass(frozen=True)
 class Connections:
     """Endpoints and credentials of Kafka, S3 and Cassandra. Secrets never appear in its repr."""
 
@@ -90,6 +111,15 @@ class Connections:
             cassandra_username=get("SLUICE_CASSANDRA_USERNAME"),
             cassandra_password=get("SLUICE_CASSANDRA_PASSWORD"),
         )
+
+    @property
+    def s3(self) -> S3Settings:
+        return S3Settings(self.s3_endpoint, self.s3_region, self.s3_access_key_id, self.s3_secret_access_key)
+
+    @property
+    def cassandra(self) -> CassandraSettings:
+        return CassandraSettings(self.cassandra_hosts, self.cassandra_port, self.cassandra_local_dc,
+                                 self.cassandra_username, self.cassandra_password)
 
     def describe(self) -> dict[str, str]:
         """The settings as printable strings, secrets masked."""

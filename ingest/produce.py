@@ -6,7 +6,6 @@ keyed by user, with the Kafka timestamp set to the event time. The same seed and
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
 import time
@@ -15,10 +14,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
 
-from ingest.clients import kafka_config
+from ingest.clients import ensure_topic, kafka_config
 from ingest.connections import Connections
+from ingest.timefmt import iso_millis
 
 EVENT_TYPES = ("page_view", "add_to_cart", "checkout", "search", "login", "logout")
 SOURCES = ("web", "ios", "android")
@@ -39,10 +38,6 @@ class ProducedEvent:
     kind: str  # "good" or one of BAD_KINDS
 
 
-def iso_ms(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _event(rng: random.Random, ms: int) -> dict:
     event_type = rng.choice(EVENT_TYPES)
     payload = {"page": f"/products/{rng.randrange(1000)}", "referrer": rng.choice(["search", "email", "direct"])}
@@ -51,7 +46,7 @@ def _event(rng: random.Random, ms: int) -> dict:
     event = {
         "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "event_type": event_type,
-        "event_time": iso_ms(ms),
+        "event_time": iso_millis(ms),
         "payload": payload,
         "user_id": f"user-{rng.randrange(5000):04d}",
         "session_id": f"s-{rng.getrandbits(32):08x}",
@@ -91,18 +86,6 @@ def generate(count: int, hours: float, start_ms: int, bad_ratio: float = 0.0, se
         kind = rng.choice(BAD_KINDS) if rng.random() < bad_ratio else "good"
         value = json.dumps(event, separators=(",", ":")).encode() if kind == "good" else _spoil(rng, event, kind)
         yield ProducedEvent(event["user_id"].encode(), value, ms, kind)
-
-
-def ensure_topic(connections: Connections, topic: str, partitions: int) -> None:
-    admin = AdminClient(kafka_config(connections))
-    if topic in admin.list_topics(timeout=30).topics:
-        return
-    future = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[topic]
-    try:
-        future.result(timeout=30)
-    except Exception as exc:
-        if "TOPIC_ALREADY_EXISTS" not in str(exc):
-            raise
 
 
 def produce(connections: Connections, topic: str, count: int, hours: float, start_ms: int,

@@ -2,18 +2,20 @@
 
 import dagster as dg
 
-from orchestration.assets import cassandra_events_by_time, cassandra_hourly_event_counts, raw_events
-from orchestration.dbt import sluice_dbt_models
-from orchestration.dlq_job import dlq_growth_sensor_for, dlq_reprocess
-from orchestration.jobs import daily_aggregates, daily_aggregates_schedule, hourly_flow
-from orchestration.resources import default_resources, env
-from orchestration.sensors import raw_zone_sensor_for, run_failure_log
+from ingest.lake.names import LakeNames
+from orchestration.assets.cassandra import cassandra_events_by_time, cassandra_hourly_event_counts
+from orchestration.assets.dbt import sluice_dbt_models
+from orchestration.assets.raw import raw_events
+from orchestration.jobs import daily_aggregates, dlq_reprocess, hourly_flow
+from orchestration.resources import default_resources
+from orchestration.schedules import daily_aggregates_schedule
+from orchestration.sensors import dlq_growth_sensor_for, raw_zone_sensor_for, run_failure_log
 
 defs = dg.Definitions(
     assets=[raw_events, sluice_dbt_models, cassandra_events_by_time, cassandra_hourly_event_counts],
     jobs=[hourly_flow, daily_aggregates, dlq_reprocess],
     schedules=[daily_aggregates_schedule],
     sensors=[raw_zone_sensor_for(hourly_flow), run_failure_log,
-             dlq_growth_sensor_for(env("SLUICE_DLQ_TOPIC", "events-dlq"))],
+             dlq_growth_sensor_for(dlq_reprocess, LakeNames.from_env().dlq_topic)],
     resources=default_resources(),
 )

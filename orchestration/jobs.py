@@ -1,10 +1,12 @@
-"""Jobs and schedules: the hourly flow raw -> dbt -> Cassandra, and the daily rebuild of the aggregates."""
-
-import datetime as dt
+"""Jobs: the hourly flow raw -> dbt -> Cassandra, the daily rebuild of the aggregates, DLQ reprocessing."""
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
-from orchestration.partitions import partition_key
+from ingest.dlq.audit import audit_glob
+from ingest.dlq.repairs import REPAIRS
+from ingest.dlq.reprocess import reprocess_dlq
+from orchestration.resources import KafkaResource, LakeResource, service_connections
 
 hourly_flow = dg.define_asset_job(
     "hourly_flow", selection=dg.AssetSelection.assets("raw_events").downstream(),
@@ -18,12 +20,45 @@ daily_aggregates = dg.define_asset_job(
 )
 
 
-@dg.schedule(job=daily_aggregates, cron_schedule="30 1 * * *", execution_timezone="UTC",
-             description="At 01:30 UTC: yesterday's 24 hourly aggregates, in one run (late events included).")
-def daily_aggregates_schedule(context: dg.ScheduleEvaluationContext):
-    day = context.scheduled_execution_time.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    first, last = day - dt.timedelta(days=1), day - dt.timedelta(hours=1)
-    return dg.RunRequest(run_key=f"daily-{first:%Y-%m-%d}", tags={
-        "dagster/asset_partition_range_start": partition_key(first),
-        "dagster/asset_partition_range_end": partition_key(last),
+class DlqConfig(dg.Config):
+    """Every field has a default, so the job launches from the UI without config: the lake's DLQ topic
+    (SLUICE_DLQ_TOPIC, events-dlq), parked records to `<dlq>-parked`, progress in group `sluice-dlq-reprocess`."""
+
+    dlq_topic: str | None = None
+    parking_topic: str | None = None
+    group_id: str = "sluice-dlq-reprocess"
+    repairs: list[str] = ["default_event_type", "coerce_numeric_timestamp"]
+    max_records: int | None = None
+
+
+@dg.op(description="Re-validates each DLQ record with the sink's validation, applies the selected repairs, "
+                   f"replays fixed records to their topic and parks the rest. Repairs: {', '.join(REPAIRS)}.")
+def reprocess(context: dg.OpExecutionContext, config: DlqConfig, kafka: KafkaResource, lake: LakeResource,
+              s3: S3Resource):
+    def progress(done: int, total: int) -> None:
+        context.log.info("DLQ: %d of ~%d records", done, total)
+
+    dlq_topic = config.dlq_topic or lake.dlq_topic
+    if not dlq_topic:
+        raise dg.Failure("no DLQ topic: set the op's dlq_topic or the lake resource's dlq_topic (SLUICE_DLQ_TOPIC)")
+    result = reprocess_dlq(service_connections(kafka, s3), dlq_topic, group_id=config.group_id,
+                           repairs=list(config.repairs), parking_topic=config.parking_topic or f"{dlq_topic}-parked",
+                           audit_bucket=lake.bucket, max_records=config.max_records, progress=progress)
+    context.log.info("DLQ: read %d, replayed %d, parked %d; reasons parked: %s", result.read, result.replayed,
+                     result.parked, dict(result.reasons))
+    context.add_output_metadata({
+        "read": dg.MetadataValue.int(result.read),
+        "replayed": dg.MetadataValue.int(result.replayed),
+        "parked": dg.MetadataValue.int(result.parked),
+        "parked_reasons": dg.MetadataValue.json(dict(result.reasons)),
+        "rules_applied": dg.MetadataValue.json(dict(result.rules)),
+        "audit": dg.MetadataValue.text(f"s3://{lake.bucket}/{result.audit_key}" if result.audit_key else "-"),
+        "audit_query": dg.MetadataValue.md(f"`select * from read_json_auto('{audit_glob(lake.bucket)}')`"),
     })
+    return result.read
+
+
+@dg.job(description="Reprocess the dead-letter queue: replay repaired records to the source topic, park the rest, "
+                    "with an audit trail in the lake (which DLQ offset became which new offset, under which rule).")
+def dlq_reprocess():
+    reprocess()

@@ -1,35 +1,41 @@
-"""Resources of the code location, configured from Sluice's connection settings and overridable per deployment.
+"""Every resource of the code location, in one place, and the default set bound from the environment.
 
 The lake's names come from SLUICE_LAKE_BUCKET (data-lake), SLUICE_LAKE_TOPIC (events), SLUICE_SINK_NAME (s3-sink,
 the sink connector whose watermarks the sensor reads), SLUICE_DLQ_TOPIC (events-dlq) and SLUICE_CASSANDRA_KEYSPACE
-(default: the keyspace of config/cassandra-sink.json's mapping).
-
-Every default comes from `Connections.from_env()`: the environment, then the stack's `.stack/env`, then the
-local stack's defaults, so `dagster dev` next to `./dev up` needs no configuration at all.
+(default: the keyspace of config/cassandra-sink.json's mapping). Service endpoints come from
+`Connections.from_env()`: the environment, then the stack's `.stack/env`, then the local stack's defaults, so
+`dagster dev` next to `./dev up` needs no configuration at all. Assets read only their resources.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
+from dagster_dbt import DbtCliResource
 
-from ingest.connections import Connections
+from ingest.clients import cassandra_cluster
+from ingest.connections import CassandraSettings, Connections, S3Settings
+from ingest.lake import names
+from ingest.lake.connection import lake_connection
+from orchestration.dbt_project import dbt_project
 
-CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE", "ANY")
+DBT = str(Path(sys.executable).parent / "dbt")  # the venv's dbt, whether or not the venv is on PATH
 
 
 class LakeResource(dg.ConfigurableResource):
     """Where the lake is: the bucket, the sink's topic and connector, and the prefixes each stage writes."""
 
-    bucket: str = "data-lake"
-    topic: str = "events"
-    topics_dir: str = "topics"
-    landed_dir: str = "landed"
-    connector: str = "s3-sink"  # the sink's `name`: its watermarks are under _sluice/<connector>/
-    dlq_topic: str | None = "events-dlq"  # the sink's errors.deadletterqueue.topic.name, for the offset check
+    bucket: str = names.BUCKET
+    topic: str = names.TOPIC
+    topics_dir: str = names.TOPICS_DIR
+    landed_dir: str = names.LANDED_DIR
+    connector: str = names.CONNECTOR  # the sink's `name`: its watermarks are under _sluice/<connector>/
+    dlq_topic: str | None = names.DLQ_TOPIC  # the sink's errors.deadletterqueue.topic.name, for the offset check
 
 
 class CassandraResource(dg.ConfigurableResource):
@@ -45,51 +51,39 @@ class CassandraResource(dg.ConfigurableResource):
 
     @contextmanager
     def session(self, keyspace: str | None = None):
-        from cassandra.auth import PlainTextAuthProvider
-        from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-        from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
-
-        if self.consistency.upper() not in CONSISTENCY_LEVELS:
-            raise dg.DagsterInvalidConfigError(
-                f"consistency {self.consistency!r}: allowed {', '.join(CONSISTENCY_LEVELS)}", [], None)
-        profile = ExecutionProfile(
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=self.local_dc)),
-            consistency_level=consistency_level(self.consistency), request_timeout=30,
-        )
-        auth = PlainTextAuthProvider(self.username, self.password) if self.username else None
-        cluster = Cluster(self.contact_points, port=self.port, auth_provider=auth,
-                          execution_profiles={EXEC_PROFILE_DEFAULT: profile}, protocol_version=5)
+        settings = CassandraSettings(tuple(self.contact_points), self.port, self.local_dc, self.username or "",
+                                     self.password or "")
+        cluster = cassandra_cluster(settings, consistency=self.consistency)
         try:
             yield cluster.connect(keyspace)
         finally:
             cluster.shutdown()
 
 
-def consistency_level(name: str) -> int:
-    from cassandra import ConsistencyLevel
+class KafkaResource(dg.ConfigurableResource):
+    """Kafka's bootstrap servers, for the offset check, the DLQ job and the DLQ sensor."""
 
-    return getattr(ConsistencyLevel, name.upper())
+    bootstrap_servers: str
 
 
-def default_resources(connections: Connections | None = None) -> dict:
-    """The resources, from the environment / .stack/env."""
-    from orchestration.dbt import dbt_resource
-    from orchestration.dlq_job import KafkaResource
+def s3_settings(s3: S3Resource) -> S3Settings:
+    """Sluice's S3 settings of dagster-aws's resource (empty endpoint or keys: AWS and boto3's chain)."""
+    return S3Settings(s3.endpoint_url or "", s3.region_name or "us-east-1", s3.aws_access_key_id or "",
+                      s3.aws_secret_access_key or "")
 
-    conn = connections or Connections.from_env()
-    return {
-        "s3": s3_resource(conn),
-        "lake": LakeResource(bucket=lake_bucket(), topic=env("SLUICE_LAKE_TOPIC", "events"),
-                             connector=env("SLUICE_SINK_NAME", "s3-sink"),
-                             dlq_topic=env("SLUICE_DLQ_TOPIC", "events-dlq")),
-        "cassandra": CassandraResource(
-            contact_points=list(conn.cassandra_hosts), port=conn.cassandra_port, local_dc=conn.cassandra_local_dc,
-            username=conn.cassandra_username or None, password=conn.cassandra_password or None,
-            keyspace=env("SLUICE_CASSANDRA_KEYSPACE", "") or None,
-        ),
-        "dbt": dbt_resource(),
-        "kafka": KafkaResource(bootstrap_servers=conn.kafka_bootstrap),
-    }
+
+def duckdb_lake(s3: S3Resource):
+    """A DuckDB connection reading and writing the lake through the S3 resource's endpoint."""
+    return lake_connection(s3_settings(s3))
+
+
+def service_connections(kafka: KafkaResource, s3: S3Resource | None = None) -> Connections:
+    """The plain-Python code's `Connections` for Kafka (and S3), from the resources; Cassandra is not used."""
+    s3_values = s3_settings(s3) if s3 is not None else S3Settings()
+    return Connections(kafka_bootstrap=kafka.bootstrap_servers, s3_endpoint=s3_values.endpoint,
+                       s3_region=s3_values.region, s3_access_key_id=s3_values.access_key_id,
+                       s3_secret_access_key=s3_values.secret_access_key, cassandra_hosts=(), cassandra_port=9042,
+                       cassandra_local_dc="")
 
 
 def s3_resource(conn: Connections) -> S3Resource:
@@ -99,9 +93,25 @@ def s3_resource(conn: Connections) -> S3Resource:
                       aws_secret_access_key=conn.s3_secret_access_key or None)
 
 
-def env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT)
 
 
-def lake_bucket() -> str:
-    return env("SLUICE_LAKE_BUCKET", "data-lake")
+def default_resources(conn: Connections | None = None, lake: names.LakeNames | None = None,
+                      keyspace: str | None = None) -> dict:
+    """The resources, from the environment / .stack/env."""
+    conn = conn or Connections.from_env()
+    lake = lake or names.LakeNames.from_env()
+    keyspace = keyspace if keyspace is not None else os.environ.get("SLUICE_CASSANDRA_KEYSPACE", "")
+    return {
+        "s3": s3_resource(conn),
+        "lake": LakeResource(bucket=lake.bucket, topic=lake.topic, connector=lake.connector,
+                             dlq_topic=lake.dlq_topic),
+        "cassandra": CassandraResource(
+            contact_points=list(conn.cassandra_hosts), port=conn.cassandra_port, local_dc=conn.cassandra_local_dc,
+            username=conn.cassandra_username or None, password=conn.cassandra_password or None,
+            keyspace=keyspace or None,
+        ),
+        "dbt": dbt_resource(),
+        "kafka": KafkaResource(bootstrap_servers=conn.kafka_bootstrap),
+    }

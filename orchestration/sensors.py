@@ -1,18 +1,15 @@
-"""Sensors: new raw hours -> runs, DLQ growth, run failures."""
+"""Sensors: complete raw hours -> runs, DLQ growth alerts, run failures. Their decisions live in lib/."""
 
 import datetime as dt
-import json
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from orchestration.partitions import partition_key, partition_start
-from orchestration.raw_zone import complete_until, fingerprint, hours_since
-from orchestration.resources import LakeResource
-
-HOUR = dt.timedelta(hours=1)
-LOOKBACK = dt.timedelta(hours=6)  # hours behind the cursor re-checked for late files
-GRACE = dt.timedelta(minutes=10)  # without a watermark, an hour counts as complete this long after its end
+from ingest.dlq.kafka_io import topic_depth
+from ingest.lake.keys import raw_hour_prefix, topic_prefix
+from ingest.lake.listing import complete_until, fingerprint, hours_since
+from orchestration.lib.raw_sensor import plan_tick, scan_from
+from orchestration.resources import KafkaResource, LakeResource, service_connections
 
 
 def raw_zone_sensor_for(job: dg.JobDefinition) -> dg.SensorDefinition:
@@ -20,33 +17,37 @@ def raw_zone_sensor_for(job: dg.JobDefinition) -> dg.SensorDefinition:
                description="Runs an hour when its raw files change and the sink's watermark says it is complete "
                            "(or a 10-minute grace has passed). Run key: hour + digest of its files.")
     def raw_zone_sensor(context: dg.SensorEvaluationContext, s3: S3Resource, lake: LakeResource):
-        state = json.loads(context.cursor) if context.cursor else {}
         client = s3.get_client()
-        now = dt.datetime.now(dt.UTC)
         watermark = complete_until(client, lake.bucket, lake.connector, lake.topic)
-        since = partition_start(state["next"]) - LOOKBACK if "next" in state else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        topic_prefix = f"{lake.topics_dir}/{lake.topic}/"
-        seen: dict[str, str] = state.get("seen", {})
-        next_open = None
-        for hour in hours_since(client, lake.bucket, topic_prefix, since):
-            key = partition_key(hour)
-            done = (watermark is not None and watermark >= hour + HOUR) or now >= hour + HOUR + GRACE
-            if not done:
-                next_open = next_open or key
-                continue
-            prefix = f"{topic_prefix}year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}/"
-            digest, files = fingerprint(client, lake.bucket, prefix)
-            if seen.get(key) != digest:
-                seen[key] = digest
-                yield dg.RunRequest(run_key=f"{key}:{digest}", partition_key=key,
-                                    tags={"sluice/raw_files": str(files)})
-        latest = max((partition_start(k) for k in seen), default=None)
-        cursor_hour = partition_start(next_open) if next_open else (latest + HOUR if latest else None)
-        if cursor_hour is not None:
-            keep = {k: v for k, v in seen.items() if partition_start(k) >= cursor_hour - LOOKBACK}
-            context.update_cursor(json.dumps({"next": partition_key(cursor_hour), "seen": keep}))
+        hours = hours_since(client, lake.bucket, topic_prefix(lake.topics_dir, lake.topic), scan_from(context.cursor))
+        tick = plan_tick(context.cursor, hours, watermark, dt.datetime.now(dt.UTC), lambda hour: fingerprint(
+            client, lake.bucket, raw_hour_prefix(lake.topics_dir, lake.topic, hour)))
+        for run in tick.runs:
+            yield dg.RunRequest(run_key=run.run_key, partition_key=run.key, tags={"sluice/raw_files": str(run.files)})
+        if tick.cursor is not None:
+            context.update_cursor(tick.cursor)
 
     return raw_zone_sensor
+
+
+def dlq_growth_sensor_for(job: dg.JobDefinition, topic: str, threshold: int = 100) -> dg.SensorDefinition:
+    @dg.sensor(name="dlq_growth_sensor", job=job, minimum_interval_seconds=60,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description=f"Alerts (a warning in the sensor log, ALERT in its skip reason) when {topic} has grown "
+                           f"by more than {threshold} records since the last alert; it never launches the job.")
+    def dlq_growth_sensor(context: dg.SensorEvaluationContext, kafka: KafkaResource):
+        depth = topic_depth(service_connections(kafka), topic)
+        if depth is None:
+            return dg.SkipReason(f"DLQ topic {topic} does not exist yet")
+        last = int(context.cursor or 0)
+        if depth - last > threshold:
+            context.log.warning("DLQ %s grew by %d records to %d: run dlq_reprocess", topic, depth - last, depth)
+            context.update_cursor(str(depth))
+            return dg.SkipReason(f"ALERT: DLQ {topic} grew by {depth - last} to {depth} records "
+                                 f"(threshold {threshold})")
+        return dg.SkipReason(f"DLQ {topic}: {depth} records ({depth - last} since the last alert)")
+
+    return dlq_growth_sensor
 
 
 @dg.run_failure_sensor(description="Logs every failed run with its step errors (hook your alerting here).",

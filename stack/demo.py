@@ -22,9 +22,10 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from ingest.clients import s3_client
+from ingest.clients import cassandra_cluster, ensure_topic, s3_client
 from ingest.connections import REPO_ROOT, Connections
-from ingest.produce import ensure_topic, generate, produce
+from ingest.lake import names
+from ingest.produce import generate, produce
 from stack import dagster_dev
 
 BIN = Path(sys.executable).parent
@@ -32,7 +33,7 @@ WORK = REPO_ROOT / ".stack" / "demo"
 BAD_RATIO = 0.02  # share of malformed records, for the DLQ
 LOCAL_KEYS = {  # added to the seed config; why each: printed at start
     "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
-    "errors.tolerance": "all", "errors.deadletterqueue.topic.name": "events-dlq",
+    "errors.tolerance": "all", "errors.deadletterqueue.topic.name": names.DLQ_TOPIC,
     "errors.deadletterqueue.context.headers.enable": "true", "rotate.schedule.interval.ms": "2000",
 }
 
@@ -48,21 +49,17 @@ def sink_config() -> Path:
 
 def served(conn: Connections, days: list[dt.date], mine: set[uuid.UUID]) -> int:
     """How many of this run's events are in analytics.events_by_time (rows of earlier runs do not count)."""
-    from orchestration.resources import CassandraResource
-
-    resource = CassandraResource(contact_points=list(conn.cassandra_hosts), port=conn.cassandra_port,
-                                 local_dc=conn.cassandra_local_dc, username=conn.cassandra_username or None,
-                                 password=conn.cassandra_password or None)
     from cassandra import InvalidRequest
 
+    cluster = cassandra_cluster(conn, consistency="LOCAL_QUORUM")
     try:
-        with resource.session() as session:
-            return sum(1 for d in days
-                       for row in session.execute("SELECT event_id FROM analytics.events_by_time WHERE event_date = %s",
-                                                  (d,))
-                       if row.event_id in mine)
+        session = cluster.connect()
+        select = session.prepare("SELECT event_id FROM analytics.events_by_time WHERE event_date = ?")
+        return sum(1 for d in days for row in session.execute(select, (d,)) if row.event_id in mine)
     except InvalidRequest:  # no keyspace or table yet: they appear with the first run
         return 0
+    finally:
+        cluster.shutdown()
 
 
 def runs(port: int) -> str:
@@ -82,7 +79,7 @@ def runs(port: int) -> str:
 def lake_files(conn: Connections, prefix: str) -> int:
     client = s3_client(conn)
     try:
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket="data-lake", Prefix=prefix)
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=names.BUCKET, Prefix=prefix)
         return sum(page.get("KeyCount", 0) for page in pages)
     except Exception:
         return 0
@@ -94,11 +91,11 @@ def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False)
     start = now - dt.timedelta(hours=3)
     days = sorted({(start + dt.timedelta(hours=h)).date() for h in range(3)})
     config = sink_config()
-    ensure_topic(conn, "events", 3)  # before the sink subscribes to it
+    ensure_topic(conn, names.TOPIC, 3)  # before the sink subscribes to it
     print(f"demo: sink config {config.relative_to(REPO_ROOT)} = config/s3-sink.json + "
           + ", ".join(f"{k}={v}" for k, v in LOCAL_KEYS.items()))
     print("      (record time files events by when they happened, so an hour is complete and replays land in the "
-          "same files; bad records go to events-dlq)")
+          "same files; bad records go to " + names.DLQ_TOPIC + ")")
     env = os.environ | {"PATH": f"{BIN}:{os.environ['PATH']}"}
     procs = {
         "sink": subprocess.Popen([str(BIN / "sluice"), "sink", "--config", str(config), "--create-bucket",
@@ -111,13 +108,14 @@ def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False)
     mine = {uuid.UUID(json.loads(e.value)["event_id"]) for e in generate(events, 3, start_ms, BAD_RATIO, seed)
             if e.kind == "good"}
     producer = threading.Thread(target=lambda: sent.update(produce(
-        conn, "events", events, 3, start_ms, bad_ratio=BAD_RATIO, seed=seed, rate=2000, partitions=3,
+        conn, names.TOPIC, events, 3, start_ms, bad_ratio=BAD_RATIO, seed=seed, rate=2000, partitions=3,
         progress=False)), daemon=True)
     producer.start()
     last = now - dt.timedelta(hours=1)
     print(f"demo: streaming {events:,} events over {start:%Y-%m-%d %H:00}-{now:%H:00} UTC (partitions "
-          f"{start:%Y-%m-%d-%H}:00 to {last:%Y-%m-%d-%H}:00) into Kafka topic 'events'; "
+          f"{start:%Y-%m-%d-%H}:00 to {last:%Y-%m-%d-%H}:00) into Kafka topic '{names.TOPIC}'; "
           f"Dagster UI starting at http://127.0.0.1:{port} (logs in {WORK.relative_to(REPO_ROOT)}/)")
+    raw_prefix, landed_prefix = f"{names.TOPICS_DIR}/{names.TOPIC}/", f"{names.LANDED_DIR}/{names.TOPIC}/"
     began, reached, done = time.monotonic(), False, False
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGHUP):  # `kill`, or the terminal closed: stop what we started
@@ -130,8 +128,8 @@ def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False)
                     return 1
             rows = served(conn, days, mine)
             print(f"demo: {time.monotonic() - began:5.0f}s  produced {sum(sent.values()) if sent else 'streaming'}  "
-                  f"raw files {lake_files(conn, 'topics/events/')}  landed hours "
-                  f"{lake_files(conn, 'landed/events/')}  runs {runs(port)}  in Cassandra {rows:,} of the "
+                  f"raw files {lake_files(conn, raw_prefix)}  landed hours {lake_files(conn, landed_prefix)}  "
+                  f"runs {runs(port)}  in Cassandra {rows:,} of the "
                   f"{len(mine):,} valid events",
                   flush=True)
             if rows > 0 and not reached:

@@ -68,9 +68,9 @@ def unique_name() -> str:
 @pytest.fixture(scope="session")
 def lake(connections: Connections, s3):
     """A DuckDB connection that reads the lake through the stack's S3 endpoint."""
-    from ingest.lake import lake_connection
+    from ingest.lake.connection import lake_connection
 
-    con = lake_connection(connections)
+    con = lake_connection(connections.s3)
     yield con
     con.close()
 

@@ -6,7 +6,6 @@ import threading
 import traceback
 
 from confluent_kafka import KafkaError, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from ingest.clients import kafka_config
 from ingest.connections import Connections
@@ -15,24 +14,6 @@ from ingest.errors import SluiceError
 HEADER_PREFIX = "__connect.errors."
 EXECUTING_CLASS = {"VALUE_CONVERTER": "org.apache.kafka.connect.json.JsonConverter",
                    "TASK_PUT": "io.confluent.connect.s3.S3SinkTask"}
-
-
-def ensure_topic(connections: Connections, topic: str, replication_factor: int, log) -> None:
-    """Create the DLQ topic if missing, with no more replicas than the cluster has brokers."""
-    admin = AdminClient(kafka_config(connections))
-    metadata = admin.list_topics(timeout=30)
-    if topic in metadata.topics:
-        return
-    replicas = min(replication_factor, len(metadata.brokers))
-    if replicas < replication_factor:
-        log.warning("DLQ topic %s: %d broker(s), so replication factor %d instead of %d",
-                    topic, len(metadata.brokers), replicas, replication_factor)
-    future = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=replicas)])[topic]
-    try:
-        future.result(timeout=30)
-    except Exception as exc:  # created meanwhile by another task: fine
-        if "TOPIC_ALREADY_EXISTS" not in str(exc):
-            raise
 
 
 class DeadLetterQueue:

@@ -8,9 +8,9 @@ import threading
 import time
 from dataclasses import fields
 
+from ingest.clients import ensure_topic
 from ingest.config import SinkConfig
 from ingest.errors import SluiceError
-from ingest.sink.dlq import ensure_topic
 from ingest.sink.storage import Storage
 from ingest.sink.task import SinkTask, TaskStats
 
@@ -43,7 +43,7 @@ def run_sink(config: SinkConfig, instance_id: str | None = None, create_bucket: 
         log.warning("config: %s", warning)
     Storage(config.connections, config.bucket).ensure_bucket(create_bucket)
     if config.errors_tolerance == "all" and config.dlq_topic:
-        ensure_topic(config.connections, config.dlq_topic, config.dlq_replication_factor, log)
+        ensure_topic(config.connections, config.dlq_topic, 1, config.dlq_replication_factor)
 
     stop = threading.Event()
     failures: list[BaseException] = []

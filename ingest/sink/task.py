@@ -19,12 +19,13 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from ingest.clients import kafka_config
 from ingest.config import SinkConfig
 from ingest.errors import SinkStopped
+from ingest.lake.keys import watermark_key
 from ingest.schema import load_schema
 from ingest.sink.dlq import DeadLetterQueue
 from ingest.sink.partition_writer import ClosedRound, PartitionWriter
 from ingest.sink.records import PartitionBatch, RecordConverter
 from ingest.sink.storage import Storage
-from ingest.sink.watermark import next_watermark, watermark_document, watermark_key
+from ingest.sink.watermark import next_watermark, watermark_document
 from ingest.sink.writer import file_bytes, object_key
 
 log = logging.getLogger("sluice.sink")

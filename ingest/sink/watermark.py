@@ -9,17 +9,11 @@ minus `sluice.watermark.lateness.ms`). It never moves backwards. An hour is comp
 
 from __future__ import annotations
 
-import datetime as dt
-
-
-def watermark_key(connector: str, topic: str, partition: int) -> str:
-    return f"_sluice/{connector}/watermarks/{topic}/{partition}.json"
+from ingest.timefmt import iso_millis
 
 
 def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if ms is None else iso_millis(ms)
 
 
 def next_watermark(

@@ -8,10 +8,13 @@ import dagster as dg
 from confluent_kafka import Consumer, TopicPartition
 
 from ingest.clients import kafka_config
-from orchestration.assets import cassandra_events_by_time, raw_events
-from orchestration.dbt import dbt_resource, sluice_dbt_models
-from orchestration.dlq_job import KafkaResource, dlq_growth_sensor_for, dlq_reprocess
-from orchestration.resources import CassandraResource, LakeResource, s3_resource
+from ingest.lake.names import LakeNames
+from orchestration.assets.cassandra import cassandra_events_by_time
+from orchestration.assets.dbt import sluice_dbt_models
+from orchestration.assets.raw import raw_events
+from orchestration.jobs import dlq_reprocess
+from orchestration.resources import KafkaResource, LakeResource, default_resources, s3_resource
+from orchestration.sensors import dlq_growth_sensor_for
 from support.sink import produce_events, run_sink, sink_config
 
 
@@ -29,7 +32,7 @@ def test_the_job_replays_or_parks_every_dead_letter_and_repaired_events_reach_ca
     assert run_sink(config).returncode == 0
     kafka = KafkaResource(bootstrap_servers=connections.kafka_bootstrap)
 
-    sensor = dlq_growth_sensor_for(dlq, threshold=100)
+    sensor = dlq_growth_sensor_for(dlq_reprocess, dlq, threshold=100)
     with dg.build_sensor_context(resources={"kafka": kafka}) as context:
         skip = sensor(context)
         assert skip.skip_message.startswith(f"ALERT: DLQ {dlq} grew by {bad} ")
@@ -42,7 +45,7 @@ def test_the_job_replays_or_parks_every_dead_letter_and_repaired_events_reach_ca
             "dlq_topic": dlq, "parking_topic": f"{dlq}-parked", "group_id": f"{dlq}-reprocess",
             "repairs": ["default_event_type", "coerce_numeric_timestamp"],
         }}}},
-        resources={"kafka": kafka, "lake": LakeResource(bucket=bucket)},
+        resources={"kafka": kafka, "lake": LakeResource(bucket=bucket), "s3": s3_resource(connections)},
     )
 
     assert result.success
@@ -60,16 +63,8 @@ def test_the_job_replays_or_parks_every_dead_letter_and_repaired_events_reach_ca
     assert run_sink(config).returncode == 0
     event_id, event_time = replayed[0]
     hour = event_time.replace(minute=0, second=0, microsecond=0)
-    resources = {
-        "s3": s3_resource(connections),
-        "lake": LakeResource(bucket=bucket, topic=topic, connector=names["name"], dlq_topic=dlq),
-        "cassandra": CassandraResource(contact_points=list(connections.cassandra_hosts),
-                                       port=connections.cassandra_port, local_dc=connections.cassandra_local_dc,
-                                       username=connections.cassandra_username or None,
-                                       password=connections.cassandra_password or None,
-                                       keyspace=names["bucket"]),
-        "dbt": dbt_resource(),
-    }
+    resources = default_resources(connections, LakeNames(bucket=bucket, topic=topic, dlq_topic=dlq,
+                                                         connector=names["name"]), keyspace=names["bucket"])
     served = dg.materialize([raw_events, sluice_dbt_models, cassandra_events_by_time],
                             partition_key=f"{hour:%Y-%m-%d-%H}:00", resources=resources)
     assert served.success

@@ -10,11 +10,10 @@ from collections import Counter
 import pytest
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
-from ingest.clients import kafka_config
-from ingest.produce import ensure_topic
-from orchestration.dlq.audit import audit_glob
-from orchestration.dlq.repairs import REPAIRS, Origin, event_id_for
-from orchestration.dlq.reprocess import NO_SOURCE, reprocess_dlq
+from ingest.clients import ensure_topic, kafka_config
+from ingest.dlq.audit import audit_glob
+from ingest.dlq.repairs import REPAIRS, Origin, event_id_for
+from ingest.dlq.reprocess import NO_SOURCE, reprocess_dlq
 from support.sink import produce_events, run_sink, sink_config
 
 CONNECT = "__connect.errors."

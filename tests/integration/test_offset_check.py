@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from orchestration.assets import raw_events
-from orchestration.resources import LakeResource, s3_resource
+from orchestration.assets.raw import raw_events
+from orchestration.resources import KafkaResource, LakeResource, s3_resource
 from support.sink import object_keys, produce_events, run_sink, sink_config
 
 
@@ -26,6 +26,7 @@ def test_every_committed_offset_is_in_the_raw_zone_or_the_dlq_and_a_lost_file_sh
     resources = {
         "s3": s3_resource(connections),
         "lake": LakeResource(bucket=bucket, topic=topic, connector=names["name"], dlq_topic=dlq),
+        "kafka": KafkaResource(bootstrap_servers=connections.kafka_bootstrap),
     }
 
     first = offsets_check(dg.materialize([raw_events], partition_key="2024-01-15-10:00", resources=resources))

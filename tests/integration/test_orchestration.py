@@ -6,12 +6,14 @@ from collections import Counter
 import dagster as dg
 import pytest
 
+from ingest.lake.names import LakeNames
+from ingest.lake.sample import write_sample_lake
 from ingest.produce import generate
-from ingest.sample_lake import write_sample_lake
-from orchestration.assets import cassandra_events_by_time, cassandra_hourly_event_counts, raw_events
-from orchestration.dbt import dbt_resource, sluice_dbt_models
+from orchestration.assets.cassandra import cassandra_events_by_time, cassandra_hourly_event_counts
+from orchestration.assets.dbt import sluice_dbt_models
+from orchestration.assets.raw import raw_events
 from orchestration.jobs import hourly_flow
-from orchestration.resources import CassandraResource, LakeResource, s3_resource
+from orchestration.resources import LakeResource, default_resources, s3_resource
 from orchestration.sensors import raw_zone_sensor_for
 from support.sink import START_MS
 
@@ -29,15 +31,7 @@ def events_in_hour(hour: int) -> set[str]:
 @pytest.fixture
 def location(connections, s3, cassandra, unique_name):
     write_sample_lake(connections, unique_name, "events", HOURS, START_MS, COUNT, seed=SEED)
-    resources = {
-        "s3": s3_resource(connections),
-        "lake": LakeResource(bucket=unique_name),
-        "cassandra": CassandraResource(contact_points=list(connections.cassandra_hosts),
-                                       port=connections.cassandra_port, local_dc=connections.cassandra_local_dc,
-                                       username=connections.cassandra_username or None,
-                                       password=connections.cassandra_password or None, keyspace=unique_name),
-        "dbt": dbt_resource(),
-    }
+    resources = default_resources(connections, LakeNames(bucket=unique_name), keyspace=unique_name)
     return {"bucket": unique_name, "keyspace": unique_name, "resources": resources}
 
 

@@ -5,7 +5,8 @@ import random
 import threading
 import time
 
-from ingest.produce import ensure_topic, produce
+from ingest.clients import ensure_topic
+from ingest.produce import produce
 from support.sink import START_MS, object_keys, run_sink, sink_config, start_sink
 
 EVENTS = 200_000

@@ -7,7 +7,7 @@ import signal
 import threading
 import time
 
-from ingest.produce import ensure_topic
+from ingest.clients import ensure_topic
 from support.sink import SEED_CONFIG, committed, object_keys, produce_events, run_sink, sink_config, start_sink
 
 

@@ -1,19 +1,42 @@
 {{ config(order_by='event_time, event_id') }}
 
 -- The enrichment pattern: each event joined to its event type's reference data (seed event_types).
-select
-    e.event_id,
-    e.event_type,
-    e.event_time,
-    e.payload,
-    e.user_id,
-    e.source,
-    e.amount,
-    t.category,
-    t.owning_team,
-    t.retention_days,
-    e.event_date,
-    e.event_hour
-from {{ ref('stg_events') }} as e
-left join {{ ref('event_types') }} as t using (event_type)
-where {{ in_window('e.event_time') }}
+with
+
+events as (
+
+    select * from {{ ref('stg_events') }}
+    where {{ in_window() }}
+
+),
+
+event_types as (
+
+    select * from {{ ref('event_types') }}
+
+),
+
+enriched as (
+
+    select
+        events.event_id,
+        events.event_type,
+        events.event_time,
+        events.payload,
+        events.user_id,
+        events.source,
+        events.amount,
+        event_types.category,
+        event_types.owning_team,
+        event_types.retention_days,
+        events.event_date,
+        events.event_hour
+
+    from events
+
+    left join event_types
+        on events.event_type = event_types.event_type
+
+)
+
+select * from enriched

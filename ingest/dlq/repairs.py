@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ingest.sink.decode import Decoder
+from ingest.timefmt import iso_millis
 
 # uuid5 namespace of ids generated for events that arrived without one (fixed forever: ids must be stable).
 EVENT_ID_NAMESPACE = uuid.UUID("5e1c3a6e-7d4b-5c1f-9a2e-0d1b2c3e4f50")
@@ -61,7 +62,7 @@ def coerce_numeric_timestamp(event: dict, origin: Origin) -> bool:
         when = EPOCH + dt.timedelta(milliseconds=ms)
     except OverflowError:  # beyond year 9999: no ISO form; validation will keep it parked
         return False
-    event["event_time"] = when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    event["event_time"] = iso_millis(when)
     return True
 
 

@@ -18,16 +18,16 @@ from typing import cast
 
 from confluent_kafka import Consumer, Producer
 
-from ingest.clients import kafka_admin, kafka_config
+from ingest.clients import ensure_topic, kafka_admin, kafka_config
 from ingest.config import DEFAULT_SCHEMA
 from ingest.connections import Connections
+from ingest.dlq.audit import DEFAULT_PREFIX, AuditTrail, new_run_id
+from ingest.dlq.kafka_io import DeadLetter, DlqReader, Outbox, Progress
+from ingest.dlq.repairs import check_repairs, triage
 from ingest.errors import SluiceError
 from ingest.schema import load_schema
 from ingest.sink.decode import Decoder
-from ingest.sink.dlq import ensure_topic as ensure_parking_topic
-from orchestration.dlq.audit import DEFAULT_PREFIX, AuditTrail, iso_ms, new_run_id
-from orchestration.dlq.kafka_io import DeadLetter, DlqReader, Outbox, Progress
-from orchestration.dlq.repairs import check_repairs, triage
+from ingest.timefmt import iso_millis
 
 log = logging.getLogger(__name__)
 NO_SOURCE = "no source topic header"
@@ -70,7 +70,7 @@ def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, re
     topics = kafka_admin(connections).list_topics(timeout=30).topics
     if dlq_topic not in topics:
         raise SluiceError(f"DLQ topic '{dlq_topic}' does not exist")
-    ensure_parking_topic(connections, parking_topic, 3, log)
+    ensure_topic(connections, parking_topic, 1, 3)
     partitions = {name: len(meta.partitions) for name, meta in topics.items()}
     decoder = Decoder(load_schema(schema_file))
     consumer = Consumer(kafka_config(connections, **{
@@ -109,7 +109,7 @@ def _route(letters: list[DeadLetter], decoder: Decoder, names: list[str], partit
     for letter in letters:
         row = letter.audit_row(result.run_id)
         verdict = verdicts.get(id(letter))
-        row["at"] = iso_ms(clock_ms())
+        row["at"] = iso_millis(clock_ms())
         rows.append(row)
         if verdict is not None and verdict.ok:
             row |= {"outcome": "replayed", "rule": verdict.rule, "reason": verdict.reason}

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import pyarrow.parquet as pq
 
 from ingest.config import DEFAULT_SCHEMA
+from ingest.lake.keys import landed_key, raw_hour_prefix
+from ingest.lake.listing import list_keys
 from ingest.schema import load_schema
-from orchestration.partitions import hour_path
 
 
 @dataclass
@@ -32,21 +33,9 @@ class LandedHour:
         return self.raw_rows - self.rows
 
 
-def list_keys(client, bucket: str, prefix: str, suffix: str = ".parquet") -> list[tuple[str, str]]:
-    """(key, etag) of the objects under `prefix`."""
-    found = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        found += [(o["Key"], o["ETag"]) for o in page.get("Contents", []) if o["Key"].endswith(suffix)]
-    return sorted(found)
-
-
-def raw_prefix(topics_dir: str, topic: str, hour: dt.datetime) -> str:
-    return f"{topics_dir}/{topic}/{hour_path(hour)}/"
-
-
 def land_hour(con, client, bucket: str, topics_dir: str, landed_dir: str, topic: str, hour: dt.datetime) -> LandedHour:
-    keys = [k for k, _ in list_keys(client, bucket, raw_prefix(topics_dir, topic, hour))]
-    target = f"{landed_dir}/{topic}/{hour_path(hour)}/part-0.parquet"
+    keys = [k for k, _ in list_keys(client, bucket, raw_hour_prefix(topics_dir, topic, hour))]
+    target = landed_key(landed_dir, topic, hour)
     if not keys:  # an empty hour lands as an empty file, so re-landing replaces whatever was there
         sink = io.BytesIO()
         pq.write_table(load_schema(DEFAULT_SCHEMA).arrow_schema().empty_table(), sink)
@@ -69,3 +58,43 @@ def land_hour(con, client, bucket: str, topics_dir: str, landed_dir: str, topic:
     con.execute("drop table landing")
     rows = sum(n for *_, n in per_partition)
     return LandedHour(len(keys), raw_rows, rows, {p: (lo, hi) for p, lo, hi, _ in per_partition}, target)
+
+
+@dataclass
+class LandedWindow:
+    """The hours of a run, landed: totals, per-partition offset ranges, and rows repeated in the landed files."""
+
+    hours: list[dt.datetime]
+    landed: list[LandedHour]
+    repeated_after_landing: int  # Kafka records found twice in the landed files: must be 0
+
+    @property
+    def rows(self) -> int:
+        return sum(h.rows for h in self.landed)
+
+    @property
+    def files(self) -> int:
+        return sum(h.files for h in self.landed)
+
+    @property
+    def repeated(self) -> int:
+        return sum(h.repeated for h in self.landed)
+
+    @property
+    def offsets(self) -> dict[int, tuple[int, int]]:
+        merged: dict[int, tuple[int, int]] = {}
+        for hour in self.landed:
+            for p, (lo, hi) in hour.offsets.items():
+                old = merged.get(p, (lo, hi))
+                merged[p] = (min(old[0], lo), max(old[1], hi))
+        return dict(sorted(merged.items()))
+
+
+def land_window(con, client, bucket: str, topics_dir: str, landed_dir: str, topic: str,
+                hours: list[dt.datetime]) -> LandedWindow:
+    """Land every hour, then count Kafka records that appear more than once across the landed files."""
+    landed = [land_hour(con, client, bucket, topics_dir, landed_dir, topic, hour) for hour in hours]
+    files = ", ".join(repr(f"s3://{bucket}/{h.key}") for h in landed)
+    repeated = con.sql("select count(*) - count(distinct (_kafka_topic, _kafka_partition, _kafka_offset)) "
+                       f"from read_parquet([{files}])").fetchone()[0]
+    return LandedWindow(hours, landed, repeated)

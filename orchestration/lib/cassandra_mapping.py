@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.clients import CONSISTENCY_LEVELS
 from ingest.connections import REPO_ROOT
 from ingest.errors import ConfigError
 
 SEED = REPO_ROOT / "config" / "cassandra-sink.json"
 IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 TTL_UNITS = {"SECONDS": 1, "MINUTES": 60, "HOURS": 3600, "DAYS": 86_400}
-CONSISTENCY = ("ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,8 @@ def load_mappings(path: Path = SEED) -> list[TableMapping]:
         if "=" not in value and "." in value:  # the seed's form: the value names keyspace.table
             keyspace, table = value.split(".", 1)
         consistency = config.get(f"{stem}.consistencyLevel", "LOCAL_ONE").upper()
-        if consistency not in CONSISTENCY:
-            raise ConfigError(f"{stem}.consistencyLevel", consistency, ", ".join(CONSISTENCY))
+        if consistency not in CONSISTENCY_LEVELS:
+            raise ConfigError(f"{stem}.consistencyLevel", consistency, ", ".join(CONSISTENCY_LEVELS))
         unit = config.get(f"{stem}.ttlTimeUnit", "SECONDS").upper()
         if unit not in TTL_UNITS:
             raise ConfigError(f"{stem}.ttlTimeUnit", unit, ", ".join(TTL_UNITS))
@@ -58,3 +59,15 @@ def load_mappings(path: Path = SEED) -> list[TableMapping]:
     if not mappings:
         raise ConfigError("topic.<topic>.<keyspace>.<table>.mapping", None, "at least one table mapping")
     return mappings
+
+
+def serving_mapping(topic: str, keyspace: str | None = None, path: Path = SEED) -> TableMapping:
+    """The seed connector's mapping to events_by_time: the lake topic's own, else the only one there is (a lake
+    fed from another topic name still serves into the seed's table); `keyspace` overrides the mapping's."""
+    mappings = [m for m in load_mappings(path) if m.table == "events_by_time"]
+    if not mappings:
+        raise ConfigError("topic.<topic>.<keyspace>.events_by_time.mapping", None, "a mapping to events_by_time")
+    mapping = next((m for m in mappings if m.topic == topic), mappings[0])
+    if keyspace:
+        mapping = dataclasses.replace(mapping, keyspace=identifier("keyspace", keyspace))
+    return mapping

@@ -16,7 +16,8 @@ from confluent_kafka import Consumer, TopicPartition
 
 from ingest.clients import kafka_config
 from ingest.connections import Connections
-from orchestration.raw_zone import watermarks
+from ingest.lake.keys import raw_glob, topic_prefix
+from ingest.lake.listing import watermarks
 
 
 @dataclass
@@ -82,10 +83,11 @@ def audit_offsets(con, client, connections: Connections, bucket: str, topics_dir
         return None
     low = low_offsets(connections, topic, list(committed))
     held, repeated = {}, 0
-    has_files = client.list_objects_v2(Bucket=bucket, Prefix=f"{topics_dir}/{topic}/", MaxKeys=1).get("KeyCount", 0)
+    prefix = topic_prefix(topics_dir, topic)
+    has_files = client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount", 0)
     rows = con.sql(f"""
         select _kafka_partition, _kafka_offset, count(*) as n
-        from read_parquet('s3://{bucket}/{topics_dir}/{topic}/*/*/*/*/*.parquet')
+        from read_parquet('{raw_glob(bucket, topics_dir, topic)}')
         group by all""").fetchall() if has_files else []  # every record so far dead-lettered: no file yet
     for partition, offset, n in rows:
         repeated += n - 1

@@ -1,4 +1,5 @@
-"""What the raw-zone sensor reads: which hours exist after a point, their files, and the sink's watermark."""
+"""Listings of the lake: keys under a prefix, the raw zone's hours after a point and their digests, the sink's
+watermark documents."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ import datetime as dt
 import hashlib
 import json
 
-from orchestration.landing import list_keys
+from ingest.lake.keys import watermark_prefix
+from ingest.timefmt import utc
+
+
+def list_keys(client, bucket: str, prefix: str, suffix: str = ".parquet") -> list[tuple[str, str]]:
+    """(key, etag) of the objects under `prefix`, sorted."""
+    found = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found += [(o["Key"], o["ETag"]) for o in page.get("Contents", []) if o["Key"].endswith(suffix)]
+    return sorted(found)
 
 
 def _children(client, bucket: str, prefix: str) -> list[str]:
@@ -46,7 +56,7 @@ def fingerprint(client, bucket: str, prefix: str) -> tuple[str, int]:
 def watermarks(client, bucket: str, connector: str, topic: str) -> list[dict]:
     """The sink's watermark documents of the topic, one per Kafka partition (`_sluice/<connector>/watermarks/`)."""
     return [json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
-            for key, _ in list_keys(client, bucket, f"_sluice/{connector}/watermarks/{topic}/", suffix=".json")]
+            for key, _ in list_keys(client, bucket, watermark_prefix(connector, topic), suffix=".json")]
 
 
 def complete_until(client, bucket: str, connector: str, topic: str) -> dt.datetime | None:
@@ -54,4 +64,4 @@ def complete_until(client, bucket: str, connector: str, topic: str) -> dt.dateti
     values = [document.get("complete_until_ms") for document in watermarks(client, bucket, connector, topic)]
     if not values or any(v is None for v in values):
         return None
-    return dt.datetime.fromtimestamp(min(values) / 1000, dt.UTC)
+    return utc(min(values))

@@ -6,11 +6,8 @@ import uuid
 import pytest
 
 from ingest.config import DEFAULT_SCHEMA
-from ingest.schema import load_schema
-from ingest.sink.decode import Decoder
-from orchestration.dlq.audit import audit_glob, audit_key, iso_ms
-from orchestration.dlq.kafka_io import Progress
-from orchestration.dlq.repairs import (
+from ingest.dlq.audit import audit_glob, audit_key
+from ingest.dlq.repairs import (
     REPAIRS,
     Origin,
     check_repairs,
@@ -22,6 +19,10 @@ from orchestration.dlq.repairs import (
     stringify_event_type,
     triage,
 )
+from ingest.schema import load_schema
+from ingest.sink.decode import Decoder
+from ingest.timefmt import iso_millis as iso_ms
+from ingest.dlq.kafka_io import Progress
 
 HERE = Origin("events", 2, 41)
 GOOD = {"event_id": "0b6c8f43-2c8f-4f22-9f0a-2d1a0e5e1b11", "event_type": "click",

@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from orchestration.cassandra_config import TableMapping
+from orchestration.lib.cassandra_mapping import TableMapping
 
 CONCURRENCY = 64
 RETRIES = 4
@@ -144,3 +144,10 @@ def load_counts_window(session, keyspace: str, rows: list[tuple], hours: list[tu
     execute_all(session, delete, stale)
     execute_all(session, upsert, rows)
     return LoadResult(len(rows), len(stale), time.monotonic() - began)
+
+
+def count_window(session, m: TableMapping, start: dt.datetime, end: dt.datetime) -> int:
+    """Rows the events table holds for [start, end), read per day partition."""
+    statement = session.prepare(f"SELECT count(*) FROM {m.keyspace}.{m.table} "
+                                "WHERE event_date = ? AND event_time >= ? AND event_time < ?")
+    return sum(session.execute(statement, (day, start, end)).one()[0] for day in _days(start, end))

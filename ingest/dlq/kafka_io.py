@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from ingest.clients import kafka_config
+from ingest.connections import Connections
+from ingest.dlq.repairs import Origin
 from ingest.errors import SluiceError
 from ingest.sink.dlq import HEADER_PREFIX
-from orchestration.dlq.repairs import Origin
 
 log = logging.getLogger(__name__)
 Headers = list[tuple[str, bytes | None]]
@@ -196,3 +198,19 @@ class Progress:
         if self.report is not None and done // self.every > self.reported // self.every:
             self.reported = done
             self.report(done, max(total, done))
+
+
+def topic_depth(connections: Connections, topic: str) -> int | None:
+    """Records in a topic (sum of high watermarks minus low), or None if it does not exist."""
+    consumer = Consumer(kafka_config(connections, **{"group.id": "sluice-dlq-depth"}))
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return None
+        depth = 0
+        for partition in metadata.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            depth += high - low
+        return depth
+    finally:
+        consumer.close()

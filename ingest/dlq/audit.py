@@ -7,13 +7,13 @@ database to keep. Every line has every field (nulls included), so the files shar
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
 
 from ingest.connections import Connections
 from ingest.sink.storage import Storage
+from ingest.timefmt import compact, utc
 
 DEFAULT_PREFIX = "_sluice/dlq-audit"
 FIELDS = ("run_id", "dlq_topic", "dlq_partition", "dlq_offset", "source_topic", "source_partition",
@@ -21,19 +21,13 @@ FIELDS = ("run_id", "dlq_topic", "dlq_partition", "dlq_offset", "source_topic", 
           "new_offset", "at")
 
 
-def iso_ms(ms: int) -> str:
-    """An epoch-milliseconds time as ISO 8601 UTC with milliseconds and Z."""
-    when = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
-    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def new_run_id(ms: int) -> str:
     """Sortable by start time, unique across concurrent runs."""
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
+    return compact(ms) + "-" + uuid.uuid4().hex[:8]
 
 
 def audit_key(prefix: str, run_id: str, started_ms: int) -> str:
-    date = dt.datetime.fromtimestamp(started_ms / 1000, dt.UTC).strftime("%Y-%m-%d")
+    date = utc(started_ms).strftime("%Y-%m-%d")
     return f"{prefix.strip('/')}/date={date}/run-{run_id}.jsonl"
 
 

@@ -1,4 +1,4 @@
-"""DuckDB over the lake: a connection that reads s3:// paths through the configured S3 endpoint.
+"""DuckDB over the lake: a connection that reads and writes s3:// paths through the configured S3 endpoint.
 
 The httpfs extension comes from PyPI (duckdb-extension-httpfs) and is loaded from its file, so nothing is
 downloaded from DuckDB's extension site at run time.
@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import duckdb
 
-from ingest.connections import Connections
+from ingest.connections import S3Settings
 
 
 def httpfs_path() -> str:
@@ -19,22 +19,22 @@ def httpfs_path() -> str:
     return str(path / "httpfs.duckdb_extension")
 
 
-def s3_settings(conn: Connections) -> dict[str, str]:
-    """DuckDB's s3_* settings for the configured endpoint (path-style, as moto and MinIO want)."""
-    settings = {"s3_region": conn.s3_region, "s3_url_style": "path"}
-    if conn.s3_endpoint:
-        url = urlparse(conn.s3_endpoint)
+def s3_settings(s3: S3Settings) -> dict[str, str]:
+    """DuckDB's s3_* settings for the configured endpoint (path-style, as S3Proxy, moto and MinIO want)."""
+    settings = {"s3_region": s3.region, "s3_url_style": "path"}
+    if s3.endpoint:
+        url = urlparse(s3.endpoint)
         settings |= {"s3_endpoint": url.netloc, "s3_use_ssl": str(url.scheme == "https").lower()}
-    if conn.s3_access_key_id:
-        settings |= {"s3_access_key_id": conn.s3_access_key_id, "s3_secret_access_key": conn.s3_secret_access_key}
+    if s3.access_key_id:
+        settings |= {"s3_access_key_id": s3.access_key_id, "s3_secret_access_key": s3.secret_access_key}
     return settings
 
 
-def s3_secret_sql(conn: Connections) -> tuple[str, dict[str, str]]:
+def s3_secret_sql(s3: S3Settings) -> tuple[str, dict[str, str]]:
     """A DuckDB `CREATE SECRET` for the lake (all cursors of the database use it) and its parameters."""
     names = {"s3_region": "REGION", "s3_url_style": "URL_STYLE", "s3_endpoint": "ENDPOINT", "s3_use_ssl": "USE_SSL",
              "s3_access_key_id": "KEY_ID", "s3_secret_access_key": "SECRET"}
-    settings = s3_settings(conn)
+    settings = s3_settings(s3)
     params = {key: value for key, value in settings.items() if key != "s3_use_ssl"}
     options = [f"{names[key]} ${key}" for key in params]
     if "s3_use_ssl" in settings:
@@ -42,9 +42,9 @@ def s3_secret_sql(conn: Connections) -> tuple[str, dict[str, str]]:
     return f"create or replace secret sluice_lake (TYPE s3, {', '.join(options)})", params
 
 
-def lake_connection(conn: Connections, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+def lake_connection(s3: S3Settings, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(database)
     con.execute(f"load '{httpfs_path()}'")
-    for key, value in s3_settings(conn).items():
+    for key, value in s3_settings(s3).items():
         con.execute(f"set {key} = $value", {"value": value})
     return con

@@ -1,0 +1,1 @@
+"""Assets by stage: raw (the landed raw zone), dbt (the models), cassandra (serving)."""

@@ -1,0 +1,78 @@
+"""Serving: the curated marts of a window loaded into Cassandra (the DataStax sink's mapping, TTL, consistency)."""
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+
+from ingest.clients import consistency_level
+from ingest.lake.curated import mart_rows, stage_counts
+from orchestration.checks import reconcile_result, stage_counts_reconcile
+from orchestration.lib.cassandra_load import (
+    count_window,
+    ensure_counts_table,
+    ensure_events_table,
+    load_counts_window,
+    load_events_window,
+)
+from orchestration.lib.cassandra_mapping import serving_mapping
+from orchestration.partitions import hourly_asset_args, window_hours
+from orchestration.resources import CassandraResource, LakeResource, duckdb_lake
+
+EVENTS_COLUMNS = "event_date, event_time, event_id, event_type, payload"
+COUNTS_COLUMNS = "event_date, event_hour, event_type, category, events, users, revenue"
+
+
+def _read_mart(s3: S3Resource, lake: LakeResource, model: str, columns: str, hours: list) -> list[tuple]:
+    con = duckdb_lake(s3)
+    try:
+        return mart_rows(con, lake.bucket, model, columns, hours)
+    finally:
+        con.close()
+
+
+@dg.asset(**hourly_asset_args, group_name="serving", owners=["team:data-platform"], kinds={"cassandra"},
+          deps=[dg.AssetKey("events_by_time")], check_specs=[stage_counts_reconcile])
+def cassandra_events_by_time(context: dg.AssetExecutionContext, cassandra: CassandraResource, lake: LakeResource,
+                             s3: S3Resource):
+    """The window's curated events in Cassandra's analytics.events_by_time (TTL and consistency of the seed)."""
+    mapping = serving_mapping(lake.topic, cassandra.keyspace)
+    window, hours = context.partition_time_window, window_hours(context)
+    rows = _read_mart(s3, lake, "events_by_time", EVENTS_COLUMNS, hours)
+    with cassandra.session() as session:
+        ensure_events_table(session, mapping)
+        result = load_events_window(session, mapping, rows, window.start, window.end,
+                                    consistency_level(mapping.consistency))
+        held = count_window(session, mapping, window.start, window.end)
+    yield dg.MaterializeResult(metadata={
+        "rows_written": dg.MetadataValue.int(result.written),
+        "rows_deleted": dg.MetadataValue.int(result.deleted),
+        "duration_s": dg.MetadataValue.float(round(result.seconds, 3)),
+        "table": dg.MetadataValue.text(f"{mapping.keyspace}.{mapping.table}"),
+        "ttl_seconds": dg.MetadataValue.int(mapping.ttl_seconds),
+        "consistency": dg.MetadataValue.text(mapping.consistency),
+    })
+    con = duckdb_lake(s3)
+    try:
+        stages = stage_counts(con, lake.bucket, lake.topic, hours, lake.landed_dir)
+    finally:
+        con.close()
+    yield reconcile_result(stages | {"cassandra": held})
+
+
+@dg.asset(**hourly_asset_args, group_name="serving", owners=["team:analytics"], kinds={"cassandra"},
+          deps=[dg.AssetKey("hourly_event_counts")])
+def cassandra_hourly_event_counts(context: dg.AssetExecutionContext, cassandra: CassandraResource,
+                                  lake: LakeResource, s3: S3Resource):
+    """Hourly counts per event type and category in Cassandra's analytics.hourly_event_counts."""
+    mapping = serving_mapping(lake.topic, cassandra.keyspace)
+    hours = window_hours(context)
+    rows = _read_mart(s3, lake, "hourly_event_counts", COUNTS_COLUMNS, hours)
+    with cassandra.session() as session:
+        ensure_counts_table(session, mapping.keyspace)
+        result = load_counts_window(session, mapping.keyspace, rows, [(h.date(), h.hour) for h in hours],
+                                    consistency_level(mapping.consistency))
+    return dg.MaterializeResult(metadata={
+        "rows_written": dg.MetadataValue.int(result.written),
+        "rows_deleted": dg.MetadataValue.int(result.deleted),
+        "events": dg.MetadataValue.int(sum(r[4] for r in rows)),
+        "duration_s": dg.MetadataValue.float(round(result.seconds, 3)),
+    })
