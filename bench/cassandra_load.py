@@ -39,13 +39,13 @@ def main() -> int:
     args = parser.parse_args()
     from cassandra.concurrent import execute_concurrent_with_args
 
-    conn = Connections.from_env()
+    connections = Connections.from_env()
     keyspace = f"bench_{uuid.uuid4().hex[:8]}"
     bare_map = TableMapping("events", keyspace, "events_bare", "LOCAL_QUORUM", 31_536_000)
     sluice_map = TableMapping("events", keyspace, "events_by_time", "LOCAL_QUORUM", 31_536_000)
     rows = make_rows(args.rows)
     start = dt.datetime(2024, 1, 15, tzinfo=dt.UTC)
-    cluster = cassandra_cluster(conn, consistency="LOCAL_QUORUM")
+    cluster = cassandra_cluster(connections, consistency="LOCAL_QUORUM")
     try:
         session = cluster.connect()
         for m in (bare_map, sluice_map):

@@ -45,12 +45,12 @@ def run_dbt(bucket: str, work: Path, *args: str) -> float:
     return time.monotonic() - began
 
 
-def run_direct(conn: Connections, bucket: str, work: Path) -> float:
+def run_direct(connections: Connections, bucket: str, work: Path) -> float:
     """The compiled SQL of each model, in dependency order, in one DuckDB connection over the lake."""
     compiled = {p.stem: p.read_text() for p in (work / "target" / "compiled" / "sluice" / "models").rglob("*.sql")}
     seed = PROJECT / "seeds" / "event_types.csv"
     began = time.monotonic()
-    con = lake_connection(conn.s3)
+    con = lake_connection(connections.s3)
     con.execute(f"create table event_types as select * from read_csv('{seed}', header = true, "
                 "types = {'retention_days': 'integer'})")
     for model in MODELS:
@@ -70,19 +70,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
-    conn = Connections.from_env()
+    connections = Connections.from_env()
     bucket = f"bench-dbt-{uuid.uuid4().hex[:8]}"
     work = ROOT / ".stack" / "bench" / bucket
     work.mkdir(parents=True, exist_ok=True)
 
     began = time.monotonic()
-    lake = write_sample_lake(conn, bucket, "events", 1, START_MS, args.events, partitions=4, seed=3)
+    lake = write_sample_lake(connections, bucket, "events", 1, START_MS, args.events, partitions=4, seed=3)
     print(f"sample raw zone: {lake['rows']:,} rows in {lake['files']} files ({time.monotonic() - began:.1f}s)")
 
     vars_ = ["--vars", json.dumps(WINDOW)]
     build = run_dbt(bucket, work, "build", *vars_)
     run_only = run_dbt(bucket, work, "run", *vars_)
-    direct = run_direct(conn, bucket, work)
+    direct = run_direct(connections, bucket, work)
     parse_full = run_dbt(bucket, work, "parse", "--no-partial-parse")
     parse_partial = run_dbt(bucket, work, "parse")
 

@@ -41,7 +41,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=50, help="events per batch")
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args()
-    conn = Connections.from_env()
+    connections = Connections.from_env()
     run = uuid.uuid4().hex[:8]
     names = {"topic": f"lat-{run}", "bucket": f"lat-{run}", "sink": f"lat-{run}-sink", "keyspace": f"lat_{run}"}
     work = Path(tempfile.mkdtemp(prefix="sluice-latency-"))
@@ -55,7 +55,7 @@ def main() -> int:
                         "SLUICE_SINK_NAME": names["sink"], "SLUICE_CASSANDRA_KEYSPACE": names["keyspace"],
                         "PATH": f"{BIN}:{os.environ['PATH']}"}
     port = dagster_dev.free_port()
-    produce(conn, names["topic"], 1, 1, int(time.time() * 1000) - 7_200_000, partitions=2, progress=False)
+    produce(connections, names["topic"], 1, 1, int(time.time() * 1000) - 7_200_000, partitions=2, progress=False)
     procs = [
         subprocess.Popen([str(BIN / "sluice"), "sink", "--config", str(work / "sink.json"), "--create-bucket"],
                          stdout=(work / "sink.log").open("w"), stderr=subprocess.STDOUT, env=env),
@@ -63,7 +63,7 @@ def main() -> int:
     ]
     produced: dict[str, float] = {}
     seen: dict[str, float] = {}
-    cluster = cassandra_cluster(conn, consistency="LOCAL_QUORUM")
+    cluster = cassandra_cluster(connections, consistency="LOCAL_QUORUM")
     try:
         dagster_dev.wait_ready(port, procs[1], work / "dagster.log")
         print(f"dagster dev on :{port}, logs in {work}")
@@ -76,7 +76,7 @@ def main() -> int:
                 hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
                 start_ms = int(hour.timestamp() * 1000)
                 ids = [json.loads(e.value)["event_id"] for e in generate(args.size, 1, start_ms, 0, 1000 + batch)]
-                produce(conn, names["topic"], args.size, 1, start_ms, seed=1000 + batch, partitions=2,
+                produce(connections, names["topic"], args.size, 1, start_ms, seed=1000 + batch, partitions=2,
                         progress=False)
                 now = time.monotonic()
                 produced.update(dict.fromkeys(ids, now))

@@ -40,8 +40,8 @@ def peak_rss_mib(pid: int) -> float:
 
 def bare_consume(topic: str, events: int) -> None:
     """The baseline, in its own process: consume `events` records as fast as possible and drop them."""
-    conn = Connections.from_env()
-    consumer = Consumer(kafka_config(conn, **{
+    connections = Connections.from_env()
+    consumer = Consumer(kafka_config(connections, **{
         "group.id": f"bare-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest", "enable.auto.commit": False,
         "fetch.max.bytes": 16 * 1024 * 1024,
     }))
@@ -56,8 +56,8 @@ def bare_consume(topic: str, events: int) -> None:
     print(json.dumps({"peak_rss_mib": peak_rss_mib(os.getpid())}))
 
 
-def committed_total(conn: Connections, group: str, topic: str, partitions: int) -> int:
-    consumer = Consumer(kafka_config(conn, **{"group.id": group}))
+def committed_total(connections: Connections, group: str, topic: str, partitions: int) -> int:
+    consumer = Consumer(kafka_config(connections, **{"group.id": group}))
     try:
         tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
         return sum(max(tp.offset, 0) for tp in tps)
@@ -73,7 +73,7 @@ def run_baseline(topic: str, events: int) -> dict:
     return {"seconds": seconds, "events_per_s": events / seconds, **json.loads(out.strip().splitlines()[-1])}
 
 
-def run_sink(conn: Connections, topic: str, bucket: str, events: int, partitions: int, tasks: int,
+def run_sink(connections: Connections, topic: str, bucket: str, events: int, partitions: int, tasks: int,
              workdir: Path) -> dict:
     name = f"{topic}-sink"
     document = json.loads((ROOT / "config" / "s3-sink.json").read_text())
@@ -100,13 +100,13 @@ def run_sink(conn: Connections, topic: str, bucket: str, events: int, partitions
     seconds = time.monotonic() - began
     final = [line for line in log_path.read_text().splitlines() if "final:" in line][-1]
     stats = dict(item.split("=") for item in final.split("final: ")[1].split())
-    if committed_total(conn, f"connect-{name}", topic, partitions) != events or int(stats["written"]) != events:
+    if committed_total(connections, f"connect-{name}", topic, partitions) != events or int(stats["written"]) != events:
         raise SystemExit(f"the sink did not write and commit every record; see {log_path}")
     return {"seconds": seconds, "events_per_s": events / seconds, "peak_rss_mib": peak, "log": str(log_path),
             "files": int(stats["files"])}
 
 
-def stage_profile(conn: Connections, topic: str, bucket: str, batch: int) -> dict:
+def stage_profile(connections: Connections, topic: str, bucket: str, batch: int) -> dict:
     """Seconds per stage for one flush-sized batch of one partition, in this process."""
     from ingest.config import parse_sink_config
     from ingest.schema import load_schema
@@ -117,8 +117,8 @@ def stage_profile(conn: Connections, topic: str, bucket: str, batch: int) -> dic
     document = json.loads((ROOT / "config" / "s3-sink.json").read_text())
     document["config"].update({"topics": topic, "s3.bucket.name": bucket, "timestamp.extractor": "RecordField",
                                "timestamp.field": "event_time"})
-    cfg = parse_sink_config(document, conn)
-    consumer = Consumer(kafka_config(conn, **{"group.id": f"profile-{uuid.uuid4().hex[:8]}",
+    cfg = parse_sink_config(document, connections)
+    consumer = Consumer(kafka_config(connections, **{"group.id": f"profile-{uuid.uuid4().hex[:8]}",
                                               "enable.auto.commit": False, "fetch.max.bytes": 16 * 1024 * 1024}))
     consumer.assign([TopicPartition(topic, 0, 0)])
     messages: list = []
@@ -135,7 +135,7 @@ def stage_profile(conn: Connections, topic: str, bucket: str, batch: int) -> dic
     t0 = time.perf_counter()
     body = file_bytes(converted.rows, "parquet", cfg.parquet_codec, converter.schema)
     t_parquet = time.perf_counter() - t0
-    storage = Storage(conn, bucket)
+    storage = Storage(connections, bucket)
     t0 = time.perf_counter()
     storage.put(f"bench/{topic}/profile.parquet", body)
     t_put = time.perf_counter() - t0
@@ -159,19 +159,19 @@ def main() -> int:
     from ingest.produce import produce
     from ingest.sink.storage import Storage
 
-    conn = Connections.from_env()
+    connections = Connections.from_env()
     run_id = uuid.uuid4().hex[:8]
     topic, bucket = f"bench-{run_id}", f"bench-{run_id}"
     began = time.monotonic()
-    produce(conn, topic, args.events, 3, START_MS, seed=1, partitions=args.partitions, jitter_ms=args.jitter_ms)
+    produce(connections, topic, args.events, 3, START_MS, seed=1, partitions=args.partitions, jitter_ms=args.jitter_ms)
     produced = time.monotonic() - began
-    Storage(conn, bucket).ensure_bucket(create=True)
+    Storage(connections, bucket).ensure_bucket(create=True)
     workdir = ROOT / ".stack" / "bench"
     workdir.mkdir(parents=True, exist_ok=True)
 
     base = run_baseline(topic, args.events)
-    sink = run_sink(conn, topic, bucket, args.events, args.partitions, args.tasks, workdir)
-    profile = stage_profile(conn, topic, bucket, 10_000)
+    sink = run_sink(connections, topic, bucket, args.events, args.partitions, args.tasks, workdir)
+    profile = stage_profile(connections, topic, bucket, 10_000)
 
     print(f"\n{args.events:,} events (~300 B, event times ±{args.jitter_ms / 1000:g} s out of order) "
           f"on {args.partitions} partitions; produced in {produced:.1f}s")

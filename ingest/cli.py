@@ -20,13 +20,13 @@ def _check(args: argparse.Namespace) -> int:
     if unknown:
         print(f"unknown service(s) {', '.join(unknown)}; allowed: {', '.join(CHECKS)}", file=sys.stderr)
         return 2
-    conn = Connections.from_env()
+    connections = Connections.from_env()
     failed = 0
     for name, check in CHECKS.items():
         if args.services and name not in args.services:
             continue
         try:
-            print(f"{name:<10} ok      {check(conn)}")
+            print(f"{name:<10} ok      {check(connections)}")
         except Exception as exc:  # any client error means "not reachable"; show it
             failed += 1
             print(f"{name:<10} FAILED  {type(exc).__name__}: {exc}")

@@ -18,23 +18,23 @@ log = logging.getLogger("sluice.clients")
 CONSISTENCY_LEVELS = ("ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
 
 
-def kafka_config(conn: Connections, **extra: object) -> dict[str, object]:
+def kafka_config(connections: Connections, **extra: object) -> dict[str, object]:
     """librdkafka settings for the configured bootstrap servers, plus `extra`."""
-    return {"bootstrap.servers": conn.kafka_bootstrap, **extra}
+    return {"bootstrap.servers": connections.kafka_bootstrap, **extra}
 
 
-def kafka_admin(conn: Connections) -> AdminClient:
+def kafka_admin(connections: Connections) -> AdminClient:
     from confluent_kafka.admin import AdminClient
 
-    return AdminClient(kafka_config(conn))
+    return AdminClient(kafka_config(connections))
 
 
-def ensure_topic(conn: Connections, topic: str, partitions: int = 1, replication_factor: int = 1) -> None:
+def ensure_topic(connections: Connections, topic: str, partitions: int = 1, replication_factor: int = 1) -> None:
     """Create the topic if missing, with no more replicas than the cluster has brokers; a topic created
     meanwhile by another process is fine."""
     from confluent_kafka.admin import NewTopic
 
-    admin = kafka_admin(conn)
+    admin = kafka_admin(connections)
     metadata = admin.list_topics(timeout=30)
     if topic in metadata.topics:
         return

@@ -235,7 +235,7 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
     watermark_interval = r.integer("sluice.watermark.interval.ms", 1000, 0)
 
     env = Connections.from_env() if connections is None else connections
-    conn = Connections(
+    connections = Connections(
         kafka_bootstrap=r.get("bootstrap.servers", env.kafka_bootstrap),
         s3_endpoint=r.get("store.url", env.s3_endpoint),
         s3_region=r.get("s3.region", env.s3_region),
@@ -262,7 +262,7 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
         timestamp_extractor=extractor, timestamp_field=timestamp_field, format=fmt, parquet_codec=codec,
         behavior_on_null_values=null_behavior, errors_tolerance=tolerance, dlq_topic=dlq,
         dlq_replication_factor=dlq_rf, dlq_context_headers=dlq_headers, schema_file=schema_file,
-        watermark_lateness_ms=lateness, watermark_interval_ms=watermark_interval, connections=conn,
+        watermark_lateness_ms=lateness, watermark_interval_ms=watermark_interval, connections=connections,
         consumer_overrides=overrides,
         warnings=tuple(warnings),
     )

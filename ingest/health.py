@@ -6,23 +6,23 @@ from ingest.clients import cassandra_cluster, kafka_admin, s3_client
 from ingest.connections import Connections
 
 
-def check_kafka(conn: Connections, timeout: float = 5.0) -> str:
+def check_kafka(connections: Connections, timeout: float = 5.0) -> str:
     """List topics through the admin API; returns a one-line summary, raises when Kafka does not answer."""
-    metadata = kafka_admin(conn).list_topics(timeout=timeout)
+    metadata = kafka_admin(connections).list_topics(timeout=timeout)
     return (
         f"cluster {metadata.cluster_id}, {len(metadata.brokers)} broker(s), {len(metadata.topics)} topic(s)"
     )
 
 
-def check_s3(conn: Connections) -> str:
+def check_s3(connections: Connections) -> str:
     """List buckets; returns a one-line summary, raises when S3 does not answer."""
-    buckets = s3_client(conn).list_buckets()["Buckets"]
+    buckets = s3_client(connections).list_buckets()["Buckets"]
     return f"{len(buckets)} bucket(s)"
 
 
-def check_cassandra(conn: Connections, timeout: float = 5.0) -> str:
+def check_cassandra(connections: Connections, timeout: float = 5.0) -> str:
     """Read the node's release version; returns a one-line summary, raises when Cassandra does not answer."""
-    cluster = cassandra_cluster(conn, connect_timeout=timeout)
+    cluster = cassandra_cluster(connections, connect_timeout=timeout)
     try:
         session = cluster.connect()
         row = session.execute("SELECT release_version FROM system.local", timeout=timeout).one()

@@ -86,32 +86,33 @@ def service_connections(kafka: KafkaResource, s3: S3Resource | None = None) -> C
                        cassandra_local_dc="")
 
 
-def s3_resource(conn: Connections) -> S3Resource:
+def s3_resource(connections: Connections) -> S3Resource:
     """dagster-aws's S3 resource on Sluice's S3 settings (empty endpoint or keys: boto3's defaults)."""
-    return S3Resource(endpoint_url=conn.s3_endpoint or None, region_name=conn.s3_region,
-                      aws_access_key_id=conn.s3_access_key_id or None,
-                      aws_secret_access_key=conn.s3_secret_access_key or None)
+    return S3Resource(endpoint_url=connections.s3_endpoint or None, region_name=connections.s3_region,
+                      aws_access_key_id=connections.s3_access_key_id or None,
+                      aws_secret_access_key=connections.s3_secret_access_key or None)
 
 
 def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT)
 
 
-def default_resources(conn: Connections | None = None, lake: names.LakeNames | None = None,
+def default_resources(connections: Connections | None = None, lake: names.LakeNames | None = None,
                       keyspace: str | None = None) -> dict:
     """The resources, from the environment / .stack/env."""
-    conn = conn or Connections.from_env()
+    connections = connections or Connections.from_env()
     lake = lake or names.LakeNames.from_env()
     keyspace = keyspace if keyspace is not None else os.environ.get("SLUICE_CASSANDRA_KEYSPACE", "")
     return {
-        "s3": s3_resource(conn),
+        "s3": s3_resource(connections),
         "lake": LakeResource(bucket=lake.bucket, topic=lake.topic, connector=lake.connector,
                              dlq_topic=lake.dlq_topic),
         "cassandra": CassandraResource(
-            contact_points=list(conn.cassandra_hosts), port=conn.cassandra_port, local_dc=conn.cassandra_local_dc,
-            username=conn.cassandra_username or None, password=conn.cassandra_password or None,
+            contact_points=list(connections.cassandra_hosts), port=connections.cassandra_port,
+            local_dc=connections.cassandra_local_dc,
+            username=connections.cassandra_username or None, password=connections.cassandra_password or None,
             keyspace=keyspace or None,
         ),
         "dbt": dbt_resource(),
-        "kafka": KafkaResource(bootstrap_servers=conn.kafka_bootstrap),
+        "kafka": KafkaResource(bootstrap_servers=connections.kafka_bootstrap),
     }

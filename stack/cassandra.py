@@ -94,5 +94,5 @@ class Cassandra(Service):
             "org.apache.cassandra.service.CassandraDaemon",
         ]
 
-    def probe(self, conn: Connections) -> str:
-        return check_cassandra(conn)
+    def probe(self, connections: Connections) -> str:
+        return check_cassandra(connections)

@@ -106,25 +106,25 @@ def down(settings: StackSettings, names: list[str] | None = None) -> None:
         list(pool.map(stop, chosen))
 
 
-def _state(svc: Service, conn: Connections, pid: int | None) -> tuple[str, str]:
+def _state(svc: Service, connections: Connections, pid: int | None) -> tuple[str, str]:
     if not svc.is_external():
         if pid is None:
             return "stopped", ""
         if not svc.listening():
             return "starting", "not listening yet"
     try:
-        return "ready", svc.probe(conn)
+        return "ready", svc.probe(connections)
     except Exception as exc:  # running but not answering: show why
         return ("unreachable" if svc.is_external() else "starting"), f"{type(exc).__name__}: {exc}"
 
 
 def status(settings: StackSettings) -> bool:
     """Print each service's state; True when all are ready."""
-    conn = Connections.from_env()
+    connections = Connections.from_env()
     all_ready = True
     for svc in services(settings):
         pid = None if svc.is_external() else svc.proc.pid()
-        state, detail = _state(svc, conn, pid)
+        state, detail = _state(svc, connections, pid)
         all_ready &= state == "ready"
         rss = svc.proc.rss_mib() if pid else None
         where = "external" if svc.is_external() else (f"pid {pid}" if pid else "-")

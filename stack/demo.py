@@ -47,11 +47,11 @@ def sink_config() -> Path:
     return path
 
 
-def served(conn: Connections, days: list[dt.date], mine: set[uuid.UUID]) -> int:
+def served(connections: Connections, days: list[dt.date], mine: set[uuid.UUID]) -> int:
     """How many of this run's events are in analytics.events_by_time (rows of earlier runs do not count)."""
     from cassandra import InvalidRequest
 
-    cluster = cassandra_cluster(conn, consistency="LOCAL_QUORUM")
+    cluster = cassandra_cluster(connections, consistency="LOCAL_QUORUM")
     try:
         session = cluster.connect()
         select = session.prepare("SELECT event_id FROM analytics.events_by_time WHERE event_date = ?")
@@ -76,8 +76,8 @@ def runs(port: int) -> str:
     return f"{len(results)}" + (f" ({', '.join(f'{n} {s}' for s, n in statuses.most_common())})" if results else "")
 
 
-def lake_files(conn: Connections, prefix: str) -> int:
-    client = s3_client(conn)
+def lake_files(connections: Connections, prefix: str) -> int:
+    client = s3_client(connections)
     try:
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=names.BUCKET, Prefix=prefix)
         return sum(page.get("KeyCount", 0) for page in pages)
@@ -86,12 +86,12 @@ def lake_files(conn: Connections, prefix: str) -> int:
 
 
 def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False) -> int:
-    conn = Connections.from_env()
+    connections = Connections.from_env()
     now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     start = now - dt.timedelta(hours=3)
     days = sorted({(start + dt.timedelta(hours=h)).date() for h in range(3)})
     config = sink_config()
-    ensure_topic(conn, names.TOPIC, 3)  # before the sink subscribes to it
+    ensure_topic(connections, names.TOPIC, 3)  # before the sink subscribes to it
     print(f"demo: sink config {config.relative_to(REPO_ROOT)} = config/s3-sink.json + "
           + ", ".join(f"{k}={v}" for k, v in LOCAL_KEYS.items()))
     print("      (record time files events by when they happened, so an hour is complete and replays land in the "
@@ -108,7 +108,7 @@ def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False)
     mine = {uuid.UUID(json.loads(e.value)["event_id"]) for e in generate(events, 3, start_ms, BAD_RATIO, seed)
             if e.kind == "good"}
     producer = threading.Thread(target=lambda: sent.update(produce(
-        conn, names.TOPIC, events, 3, start_ms, bad_ratio=BAD_RATIO, seed=seed, rate=2000, partitions=3,
+        connections, names.TOPIC, events, 3, start_ms, bad_ratio=BAD_RATIO, seed=seed, rate=2000, partitions=3,
         progress=False)), daemon=True)
     producer.start()
     last = now - dt.timedelta(hours=1)
@@ -126,11 +126,11 @@ def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False)
                 if proc.poll() is not None:
                     print(f"demo: {name} exited ({proc.returncode}); see {WORK / (name + '.log')}")
                     return 1
-            rows = served(conn, days, mine)
+            rows = served(connections, days, mine)
             print(f"demo: {time.monotonic() - began:5.0f}s  produced {sum(sent.values()) if sent else 'streaming'}  "
-                  f"raw files {lake_files(conn, raw_prefix)}  landed hours {lake_files(conn, landed_prefix)}  "
-                  f"runs {runs(port)}  in Cassandra {rows:,} of the "
-                  f"{len(mine):,} valid events",
+                  f"raw files {lake_files(connections, raw_prefix)}  "
+                  f"landed hours {lake_files(connections, landed_prefix)}  "
+                  f"runs {runs(port)}  in Cassandra {rows:,} of the {len(mine):,} valid events",
                   flush=True)
             if rows > 0 and not reached:
                 reached = True

@@ -84,5 +84,5 @@ class Kafka(Service):
     def argv(self) -> list[str]:
         return [*self._java_prefix(), "kafka.Kafka", str(self._config)]
 
-    def probe(self, conn: Connections) -> str:
-        return check_kafka(conn)
+    def probe(self, connections: Connections) -> str:
+        return check_kafka(connections)

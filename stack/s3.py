@@ -36,5 +36,5 @@ class S3(Service):
             str(self.settings.s3_port),
         ]
 
-    def probe(self, conn: Connections) -> str:
-        return check_s3(conn)
+    def probe(self, connections: Connections) -> str:
+        return check_s3(connections)

@@ -106,7 +106,7 @@ class Service:
     def argv(self) -> list[str]:
         raise NotImplementedError
 
-    def probe(self, conn: Connections) -> str:
+    def probe(self, connections: Connections) -> str:
         """One real request; returns a summary, raises when the service does not answer."""
         raise NotImplementedError
 

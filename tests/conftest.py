@@ -28,12 +28,12 @@ def connections() -> Connections:
     return Connections.from_env()
 
 
-def _reachable(conn: Connections, service: str) -> None:
+def _reachable(connections: Connections, service: str) -> None:
     try:
-        CHECKS[service](conn)
+        CHECKS[service](connections)
     except Exception as exc:  # any client error: the stack is not there
         pytest.fail(
-            f"{service} is not reachable with {conn.describe()}: {exc!r}; start the stack with ./dev up",
+            f"{service} is not reachable with {connections.describe()}: {exc!r}; start the stack with ./dev up",
             pytrace=False,
         )
 

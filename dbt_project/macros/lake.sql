@@ -1,6 +1,11 @@
+{#- The lake's bucket: var lake_bucket (Dagster passes it), else $SLUICE_LAKE_BUCKET, else Sluice's default. -#}
+{% macro lake_bucket() -%}
+  {{ var('lake_bucket', env_var('SLUICE_LAKE_BUCKET', 'data-lake')) }}
+{%- endmacro %}
+
 {#- Where a curated model lives in the lake: s3://<bucket>/<curated prefix>/<model>/event_date=/event_hour=/ -#}
 {% macro lake_location(name) -%}
-  s3://{{ var('lake_bucket', env_var('SLUICE_LAKE_BUCKET', 'data-lake')) }}/{{ var('curated_prefix') }}/{{ name }}
+  s3://{{ lake_bucket() }}/{{ var('curated_prefix') }}/{{ name }}
 {%- endmacro %}
 
 {% macro lake_glob(name) -%}

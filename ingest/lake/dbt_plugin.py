@@ -14,7 +14,7 @@ from ingest.lake.connection import httpfs_path, s3_secret_sql
 
 
 class Plugin(BasePlugin):
-    def configure_connection(self, conn) -> None:
-        conn.execute(f"load '{httpfs_path()}'")
+    def configure_connection(self, con) -> None:
+        con.execute(f"load '{httpfs_path()}'")
         sql, params = s3_secret_sql(Connections.from_env().s3)
-        conn.execute(sql, params)
+        con.execute(sql, params)

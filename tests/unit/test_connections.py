@@ -7,20 +7,20 @@ def test_process_env_wins_over_env_file_which_wins_over_defaults(tmp_path):
     env_file = tmp_path / "env"
     env_file.write_text("# comment\nSLUICE_KAFKA_BOOTSTRAP=127.0.0.1:19092\nSLUICE_CASSANDRA_PORT=19042\n")
 
-    conn = Connections.from_env({"SLUICE_CASSANDRA_PORT": "29042"}, env_file=env_file)
+    connections = Connections.from_env({"SLUICE_CASSANDRA_PORT": "29042"}, env_file=env_file)
 
-    assert conn.kafka_bootstrap == "127.0.0.1:19092"
-    assert conn.cassandra_port == 29042
-    assert conn.s3_endpoint == DEFAULTS["SLUICE_S3_ENDPOINT"]
+    assert connections.kafka_bootstrap == "127.0.0.1:19092"
+    assert connections.cassandra_port == 29042
+    assert connections.s3_endpoint == DEFAULTS["SLUICE_S3_ENDPOINT"]
 
 
 def test_hosts_are_split_on_commas(tmp_path):
-    conn = Connections.from_env({"SLUICE_CASSANDRA_HOSTS": "c1, c2,,c3"}, env_file=tmp_path / "none")
-    assert conn.cassandra_hosts == ("c1", "c2", "c3")
+    connections = Connections.from_env({"SLUICE_CASSANDRA_HOSTS": "c1, c2,,c3"}, env_file=tmp_path / "none")
+    assert connections.cassandra_hosts == ("c1", "c2", "c3")
 
 
 def test_secrets_never_show_in_repr_or_describe(tmp_path):
-    conn = Connections.from_env(
+    connections = Connections.from_env(
         {
             "SLUICE_S3_SECRET_ACCESS_KEY": "s3cr3t",
             "SLUICE_CASSANDRA_PASSWORD": "pa55",
@@ -28,8 +28,8 @@ def test_secrets_never_show_in_repr_or_describe(tmp_path):
         },
         env_file=tmp_path / "none",
     )
-    assert "s3cr3t" not in repr(conn) and "pa55" not in repr(conn)
-    shown = conn.describe()
+    assert "s3cr3t" not in repr(connections) and "pa55" not in repr(connections)
+    shown = connections.describe()
     assert shown["s3_secret_access_key"] == "****"
     assert shown["cassandra_password"] == "****"
     assert shown["cassandra_username"] == "u"

@@ -7,6 +7,7 @@ import pytest
 
 from ingest.config import DEFAULT_SCHEMA
 from ingest.dlq.audit import audit_glob, audit_key
+from ingest.dlq.kafka_io import Progress
 from ingest.dlq.repairs import (
     REPAIRS,
     Origin,
@@ -22,7 +23,6 @@ from ingest.dlq.repairs import (
 from ingest.schema import load_schema
 from ingest.sink.decode import Decoder
 from ingest.timefmt import iso_millis as iso_ms
-from ingest.dlq.kafka_io import Progress
 
 HERE = Origin("events", 2, 41)
 GOOD = {"event_id": "0b6c8f43-2c8f-4f22-9f0a-2d1a0e5e1b11", "event_type": "click",

@@ -6,8 +6,6 @@ import pytest
 from ingest.config import DEFAULT_SCHEMA
 from ingest.schema import load_schema
 from ingest.sink.decode import Decoder
-from ingest.sink.watermark import next_watermark
-from ingest.sink.writer import object_key
 
 GOOD = {"event_id": "0b6c8f43-2c8f-4f22-9f0a-2d1a0e5e1b11", "event_type": "click",
         "event_time": "2024-01-15T10:00:00.123Z", "payload": {"a": [1, 2]}}
@@ -55,15 +53,3 @@ def test_each_kind_of_bad_value_gets_its_reason(decoder, raw, reason, stage):
     assert decoded.bad_reason[0].startswith(reason)
     assert decoded.bad_stage == [stage]
 
-
-def test_object_key_is_the_connectors():
-    assert object_key("topics", "events", "year=2024/month=01/day=15/hour=10", 0, 0, ".snappy.parquet") == (
-        "topics/events/year=2024/month=01/day=15/hour=10/events+0+0000000000.snappy.parquet"
-    )
-
-
-def test_watermark_never_moves_back_and_follows_the_clock_when_caught_up():
-    assert next_watermark(None, 5_000, caught_up=False, now_ms=9_000, lateness_ms=1_000) == 4_000
-    assert next_watermark(4_000, 3_000, caught_up=False, now_ms=9_000, lateness_ms=0) == 4_000
-    assert next_watermark(4_000, None, caught_up=True, now_ms=9_000, lateness_ms=1_000) == 8_000
-    assert next_watermark(None, None, caught_up=False, now_ms=9_000, lateness_ms=0) is None

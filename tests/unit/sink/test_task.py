@@ -1,0 +1,260 @@
+"""SinkTask's rotation and commit decisions, against fakes of the consumer, S3 and the DLQ (no network).
+
+Every side effect lands in one ordered event log, so each test pins what happened and in which order:
+("put", key), ("commit", topic, partition, offset), ("dlq.send", offset, stage), ("dlq.flush",),
+("get_json", key), ("put_json", key).
+"""
+
+import io
+import json
+import threading
+from dataclasses import dataclass
+
+import pyarrow.parquet as pq
+import pytest
+from confluent_kafka import TopicPartition
+
+import ingest.sink.task as task_module
+from ingest.config import parse_sink_config
+from ingest.connections import REPO_ROOT, Connections
+from ingest.errors import SinkStopped
+from ingest.sink.task import SinkTask
+
+CONN = Connections.from_env({}, env_file=REPO_ROOT / "no-such-env-file")
+TOPIC, PARTITION = "events", 2
+HOUR = 1_705_312_800_000  # 2024-01-15T10:00:00Z
+HOUR_PATH = "year=2024/month=01/day=15/hour=10"
+WATERMARK = f"_sluice/s3-sink/watermarks/{TOPIC}/{PARTITION}.json"
+OFFSET_INVALID = -1001  # what Kafka answers for a group without a committed offset
+
+
+def key(start_offset: int) -> str:
+    return f"topics/{TOPIC}/{HOUR_PATH}/{TOPIC}+{PARTITION}+{start_offset:010d}.snappy.parquet"
+
+
+@dataclass(frozen=True)
+class Message:
+    """The confluent_kafka.Message methods the task, converter and DLQ read."""
+
+    _offset: int
+    _value: bytes | None
+
+    def value(self):
+        return self._value
+
+    def offset(self):
+        return self._offset
+
+    def timestamp(self):
+        return (1, HOUR)
+
+    def key(self):
+        return b"k"
+
+    def topic(self):
+        return TOPIC
+
+    def partition(self):
+        return PARTITION
+
+    def error(self):
+        return None
+
+    def headers(self):
+        return None
+
+
+def good(offset: int) -> Message:
+    """A valid event, `offset` seconds into the hour."""
+    event = {"event_id": "0b6c8f43-2c8f-4f22-9f0a-2d1a0e5e1b11", "event_type": "click",
+             "event_time": f"2024-01-15T10:00:{offset % 60:02d}Z", "payload": {}}
+    return Message(offset, json.dumps(event).encode())
+
+
+def bad(offset: int) -> Message:
+    return Message(offset, b"{not json")
+
+
+class FakeConsumer:
+    def __init__(self, events: list, committed: int = OFFSET_INVALID, high: int = 1_000):
+        self.events, self.start, self.high = events, committed, high
+
+    def committed(self, partitions, timeout=None):
+        return [TopicPartition(tp.topic, tp.partition, self.start) for tp in partitions]
+
+    def commit(self, offsets, asynchronous=True):
+        assert asynchronous is False, "offsets are committed synchronously"
+        self.events += [("commit", tp.topic, tp.partition, tp.offset) for tp in offsets]
+
+    def get_watermark_offsets(self, tp, cached=False):
+        return (0, self.high)
+
+    def position(self, partitions):
+        return [TopicPartition(tp.topic, tp.partition, OFFSET_INVALID) for tp in partitions]
+
+
+class FakeStorage:
+    def __init__(self, events: list):
+        self.events, self.objects, self.documents = events, {}, {}
+
+    def put(self, key, body):
+        self.events.append(("put", key))
+        self.objects[key] = body
+
+    def put_json(self, key, document):
+        self.events.append(("put_json", key))
+        self.documents[key] = document
+
+    def get_json(self, key):
+        self.events.append(("get_json", key))
+        return None
+
+
+class FakeDLQ:
+    def __init__(self, events: list):
+        self.events = events
+
+    def send(self, message, reason, exception_class, stage):
+        self.events.append(("dlq.send", message.offset(), stage))
+
+    def flush(self, timeout=60.0):
+        self.events.append(("dlq.flush",))
+
+
+class Clock:
+    def __init__(self, now: int):
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def make_task(monkeypatch, committed: int = OFFSET_INVALID, high: int = 1_000, **changes):
+    """A task of one assigned partition, the fakes in place of Kafka, S3 and the DLQ; returns (task, events)."""
+    document = {"name": "s3-sink", "config": {
+        "topics": TOPIC, "s3.bucket.name": "data-lake", "flush.size": "3",
+        "partitioner.class": "HourlyPartitioner", "timezone": "UTC", "locale": "en-US",
+        "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+        "sluice.watermark.interval.ms": "0", **changes,
+    }}
+    events: list = []
+    # The real clients are never built: a librdkafka consumer in a group and an idempotent producer
+    # start talking to the brokers as soon as they exist.
+    monkeypatch.setattr(task_module, "Consumer", lambda settings: FakeConsumer(events, committed, high))
+    monkeypatch.setattr(task_module, "Storage", lambda connections, bucket: FakeStorage(events))
+    monkeypatch.setattr(task_module, "DeadLetterQueue", lambda *args: FakeDLQ(events))
+    task = SinkTask(parse_sink_config(document, CONN), 0, threading.Event(), clock_ms=Clock(HOUR + 30_000))
+    task._on_assign(task.consumer, [TopicPartition(TOPIC, PARTITION)])
+    return task, events
+
+
+def writer(task):
+    return task.writers[(TOPIC, PARTITION)]
+
+
+def test_flush_size_uploads_one_file_under_the_connectors_key_then_commits_the_next_offset(monkeypatch):
+    task, events = make_task(monkeypatch, committed=40)
+    task._handle([good(40), good(41), good(42)])
+    assert events == [("put", key(40)), ("commit", TOPIC, PARTITION, 43), ("get_json", WATERMARK),
+                      ("put_json", WATERMARK)]
+    assert pq.read_table(io.BytesIO(task.storage.objects[key(40)]))["_kafka_offset"].to_pylist() == [40, 41, 42]
+    assert (writer(task).committed, writer(task).has_open_files) == (43, False)
+
+
+def test_watermark_after_a_commit_holds_the_committed_offset_and_newest_record_time(monkeypatch):
+    task, _ = make_task(monkeypatch, committed=40, high=100)
+    task._handle([good(40), good(41), good(42)])
+    assert task.storage.documents[WATERMARK] == {
+        "connector": "s3-sink", "topic": TOPIC, "partition": PARTITION, "committed_offset": 43,
+        "end_offset": 100, "lag": 57, "max_record_time": "2024-01-15T10:00:42.000Z",
+        "complete_until": "2024-01-15T10:00:42.000Z", "complete_until_ms": HOUR + 42_000,
+        "updated_at": "2024-01-15T10:00:30.000Z",
+    }
+
+
+def test_records_below_flush_size_are_neither_uploaded_nor_committed(monkeypatch):
+    task, events = make_task(monkeypatch)
+    task._handle([good(0), good(1)])
+    assert events == []
+    assert (writer(task).committed, writer(task).next_offset, writer(task).state.count) == (None, 2, 2)
+
+
+def test_flush_size_spans_batches_and_the_rest_stays_open(monkeypatch):
+    task, events = make_task(monkeypatch)
+    task._handle([good(0), good(1)])
+    task._handle([good(2), good(3)])
+    assert events[:2] == [("put", key(0)), ("commit", TOPIC, PARTITION, 3)]
+    assert writer(task).state.count == 1
+
+
+def test_bad_record_goes_to_the_dlq_which_is_flushed_before_the_commit_that_passes_it(monkeypatch):
+    task, events = make_task(monkeypatch, **{"errors.tolerance": "all",
+                                             "errors.deadletterqueue.topic.name": "events-dlq"})
+    task._handle([good(0), bad(1)])
+    assert events == [("dlq.send", 1, "VALUE_CONVERTER")]  # files still open: nothing to commit yet
+    task._handle([good(2), good(3)])
+    assert events == [("dlq.send", 1, "VALUE_CONVERTER"), ("put", key(0)), ("dlq.flush",),
+                      ("commit", TOPIC, PARTITION, 4), ("get_json", WATERMARK), ("put_json", WATERMARK)]
+    assert pq.read_table(io.BytesIO(task.storage.objects[key(0)]))["_kafka_offset"].to_pylist() == [0, 2, 3]
+    assert (task.stats.dead_lettered, task.stats.good) == (1, 3)
+
+
+def test_a_batch_of_only_dead_letters_is_committed_past(monkeypatch):
+    task, events = make_task(monkeypatch, committed=5, **{"errors.tolerance": "all",
+                                                          "errors.deadletterqueue.topic.name": "events-dlq"})
+    task._handle([bad(5), bad(6)])
+    assert events == [("dlq.send", 5, "VALUE_CONVERTER"), ("dlq.send", 6, "VALUE_CONVERTER"), ("dlq.flush",),
+                      ("commit", TOPIC, PARTITION, 7), ("get_json", WATERMARK), ("put_json", WATERMARK)]
+    assert task.storage.documents[WATERMARK]["max_record_time"] is None
+
+
+def test_errors_tolerance_none_stops_at_the_bad_record_and_commits_nothing_at_or_after_it(monkeypatch):
+    task, events = make_task(monkeypatch, **{"flush.size": "2"})
+    with pytest.raises(SinkStopped) as stopped:
+        task._handle([good(0), good(1), bad(2), good(3)])
+    assert (stopped.value.topic, stopped.value.partition, stopped.value.offset) == (TOPIC, PARTITION, 2)
+    assert stopped.value.reason.startswith("value is not valid JSON")
+    assert [e for e in events if e[0] in ("put", "commit")] == [("put", key(0)), ("commit", TOPIC, PARTITION, 2)]
+    assert pq.read_table(io.BytesIO(task.storage.objects[key(0)]))["_kafka_offset"].to_pylist() == [0, 1]
+
+
+def test_errors_tolerance_none_keeps_good_records_before_the_bad_one_unuploaded_and_uncommitted(monkeypatch):
+    task, events = make_task(monkeypatch)
+    with pytest.raises(SinkStopped) as stopped:
+        task._handle([good(0), bad(1), good(2)])
+    assert stopped.value.offset == 1
+    assert events == []
+    assert (writer(task).state.count, writer(task).next_offset) == (1, 1)
+
+
+def test_scheduled_rotation_uploads_and_commits_once_the_wall_clock_passes_the_boundary(monkeypatch):
+    task, events = make_task(monkeypatch, **{"rotate.schedule.interval.ms": "60000"})
+    task._handle([good(0), good(1)])  # opened at HOUR + 30 s: due at the next minute, HOUR + 60 s
+    task.clock_ms.now = HOUR + 59_999
+    task._rotate_scheduled()
+    assert events == []
+    task.clock_ms.now = HOUR + 60_000
+    task._rotate_scheduled()
+    assert events == [("put", key(0)), ("commit", TOPIC, PARTITION, 2), ("get_json", WATERMARK),
+                      ("put_json", WATERMARK)]
+    task._rotate_scheduled()
+    assert len(events) == 4  # nothing open, nothing more
+
+
+def test_revoke_uploads_and_commits_the_open_files(monkeypatch):
+    task, events = make_task(monkeypatch)
+    task._handle([good(0), good(1)])
+    task._on_revoke(task.consumer, [TopicPartition(TOPIC, PARTITION)])
+    assert events == [("put", key(0)), ("commit", TOPIC, PARTITION, 2), ("get_json", WATERMARK),
+                      ("put_json", WATERMARK)]
+    assert task.writers == {}
+
+
+def test_lost_partition_uploads_nothing_and_commits_nothing(monkeypatch):
+    task, events = make_task(monkeypatch)
+    task._handle([good(0), good(1)])
+    task._on_lost(task.consumer, [TopicPartition(TOPIC, PARTITION)])
+    assert events == []
+    assert task.writers == {}
+    task._handle([good(2), good(3)])  # in flight when the partition was lost: left to its next owner
+    assert events == []
