@@ -23,7 +23,7 @@ dbt_project = DbtProject(project_dir=REPO_ROOT / "dbt_project", profiles_dir=REP
 
 def prepare_if_dev() -> None:
     """dagster-dbt's `prepare_if_dev`, once per process tree."""
-    if os.environ.get("SLUICE_DBT_PREPARED") != "1":
+    if os.environ.get("DAGSTER_IS_DEV_CLI") and os.environ.get("SLUICE_DBT_PREPARED") != "1":
         if shutil.which("dbt") is None:  # dagster-dbt's preparer runs `dbt`: the venv's, if it is not on PATH
             os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
         dbt_project.prepare_if_dev()

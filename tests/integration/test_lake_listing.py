@@ -1,0 +1,150 @@
+"""Listings of the lake, called directly against the local S3: keys, hours after a point, digests, watermarks."""
+
+import datetime as dt
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ingest.lake.keys import hour_path, watermark_key
+from ingest.lake.listing import complete_until, fingerprint, hours_since, list_keys, watermarks
+from ingest.sink.watermark import watermark_document
+
+PREFIX = "topics/events/"
+
+
+def at(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+def put(s3, bucket: str, key: str, body: bytes = b"x") -> str:
+    """Puts an object; returns its ETag."""
+    return s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"]
+
+
+def put_hour(s3, bucket: str, hour: dt.datetime, name: str = "events+0+0000000000.snappy.parquet") -> None:
+    put(s3, bucket, f"{PREFIX}{hour_path(hour)}/{name}")
+
+
+def put_watermark(s3, bucket: str, topic: str, partition: int, complete_until_ms: int | None) -> dict:
+    document = watermark_document("sink", topic, partition, 10, 10, complete_until_ms, complete_until_ms, 0)
+    put(s3, bucket, watermark_key("sink", topic, partition), json.dumps(document).encode())
+    return document
+
+
+class ListedPrefixes:
+    """A client whose listings are recorded: the prefixes hours_since walked."""
+
+    def __init__(self, client):
+        self.client, self.prefixes = client, []
+
+    def get_paginator(self, name):
+        paginator = self.client.get_paginator(name)
+        recorded = self.prefixes
+
+        class Recording:
+            def paginate(self, **kwargs):
+                recorded.append(kwargs["Prefix"])
+                return paginator.paginate(**kwargs)
+
+        return Recording()
+
+
+@pytest.fixture
+def bucket(s3, unique_name) -> str:
+    s3.create_bucket(Bucket=unique_name)
+    return unique_name
+
+
+def test_list_keys_gives_sorted_keys_and_etags_with_the_suffix_under_the_prefix(s3, bucket):
+    b = put(s3, bucket, "a/b.parquet", b"b")
+    a = put(s3, bucket, "a/a.parquet", b"a")
+    c = put(s3, bucket, "a/sub/c.parquet", b"c")
+    doc = put(s3, bucket, "a/doc.json", b"{}")
+    put(s3, bucket, "ab/d.parquet")
+
+    assert list_keys(s3, bucket, "a/") == [("a/a.parquet", a), ("a/b.parquet", b), ("a/sub/c.parquet", c)]
+    assert list_keys(s3, bucket, "a/", suffix=".json") == [("a/doc.json", doc)]
+    assert list_keys(s3, bucket, "nothing/") == []
+
+
+def test_list_keys_reads_every_page(s3, bucket):
+    keys = [f"p/{i:04d}.parquet" for i in range(1005)]  # more than one page of 1000
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda key: put(s3, bucket, key), keys))
+
+    assert [k for k, _ in list_keys(s3, bucket, "p/")] == keys
+
+
+def test_hours_since_gives_the_hours_at_or_after_since_in_order(s3, bucket):
+    for hour in (at(2023, 12, 31, 23), at(2024, 1, 14, 22), at(2024, 1, 15, 8), at(2024, 1, 15, 9),
+                 at(2024, 1, 15, 10), at(2024, 2, 1, 0), at(2025, 1, 1, 5)):
+        put_hour(s3, bucket, hour)
+
+    assert hours_since(s3, bucket, PREFIX, at(2024, 1, 15, 9)) == [
+        at(2024, 1, 15, 9), at(2024, 1, 15, 10), at(2024, 2, 1, 0), at(2025, 1, 1, 5)]
+    assert hours_since(s3, bucket, PREFIX, at(2025, 1, 1, 6)) == []
+    assert hours_since(s3, bucket, "topics/other/", at(2020, 1, 1)) == []
+
+
+def test_hours_since_never_lists_years_months_or_days_before_since(s3, bucket):
+    for hour in (at(2023, 6, 1, 0), at(2024, 1, 3, 4), at(2024, 3, 9, 1), at(2024, 3, 10, 2), at(2024, 3, 10, 3)):
+        put_hour(s3, bucket, hour)
+    client = ListedPrefixes(s3)
+
+    assert hours_since(client, bucket, PREFIX, at(2024, 3, 10, 3)) == [at(2024, 3, 10, 3)]
+
+    assert client.prefixes == [PREFIX, f"{PREFIX}year=2024/", f"{PREFIX}year=2024/month=03/",
+                               f"{PREFIX}year=2024/month=03/day=10/"]
+
+
+def test_the_fingerprint_changes_when_a_file_arrives_or_changes_and_only_then(s3, bucket):
+    prefix = f"{PREFIX}{hour_path(at(2024, 1, 15, 10))}/"
+    put(s3, bucket, f"{prefix}events+0+0000000000.snappy.parquet", b"one")
+    first = fingerprint(s3, bucket, prefix)
+
+    assert fingerprint(s3, bucket, prefix) == first
+    assert first[1] == 1 and len(first[0]) == 16
+    put(s3, bucket, f"{prefix}_sluice.json", b"{}")  # not a data file
+    assert fingerprint(s3, bucket, prefix) == first
+
+    put(s3, bucket, f"{prefix}events+1+0000000000.snappy.parquet", b"two")
+    second = fingerprint(s3, bucket, prefix)
+    assert second[1] == 2 and second[0] != first[0]
+
+    put(s3, bucket, f"{prefix}events+1+0000000000.snappy.parquet", b"two, rewritten")
+    third = fingerprint(s3, bucket, prefix)
+    assert third[1] == 2 and third[0] not in (first[0], second[0])
+
+
+def test_fingerprint_of_an_empty_hour_is_a_fixed_digest_of_nothing(s3, bucket):
+    assert fingerprint(s3, bucket, "topics/none/") == fingerprint(s3, bucket, "topics/other/")
+    assert fingerprint(s3, bucket, "topics/none/")[1] == 0
+
+
+def test_watermarks_are_the_documents_of_the_topic_one_per_partition(s3, bucket):
+    zero = put_watermark(s3, bucket, "events", 0, 1_705_312_800_000)
+    one = put_watermark(s3, bucket, "events", 1, 1_705_316_400_000)
+    put_watermark(s3, bucket, "events2", 0, 1)  # another topic whose name starts the same
+
+    assert watermarks(s3, bucket, "sink", "events") == [zero, one]
+    assert watermarks(s3, bucket, "other-sink", "events") == []
+
+
+def test_complete_until_is_the_least_advanced_partition(s3, bucket):
+    put_watermark(s3, bucket, "events", 0, 1_705_316_400_000)  # 2024-01-15T11:00Z
+    put_watermark(s3, bucket, "events", 1, 1_705_312_800_123)  # 2024-01-15T10:00:00.123Z
+    put_watermark(s3, bucket, "events", 2, 1_705_320_000_000)
+
+    assert complete_until(s3, bucket, "sink", "events") == dt.datetime(2024, 1, 15, 10, 0, 0, 123000, tzinfo=dt.UTC)
+
+
+def test_complete_until_is_none_when_a_partition_has_no_watermark_yet(s3, bucket):
+    put_watermark(s3, bucket, "events", 0, 1_705_316_400_000)
+    put_watermark(s3, bucket, "events", 1, None)
+
+    assert complete_until(s3, bucket, "sink", "events") is None
+
+
+def test_complete_until_is_none_without_watermarks(s3, bucket):
+    assert complete_until(s3, bucket, "sink", "events") is None
