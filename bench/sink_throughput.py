@@ -1,12 +1,16 @@
 """The S3 sink against a bare confluent-kafka consumer on the same topic, measured in the same run.
 
-    .venv/bin/python bench/sink_throughput.py [--events 1000000] [--partitions 4] [--tasks 1]
+    .venv/bin/python bench/sink_throughput.py [--events 1000000] [--partitions 4] [--tasks 1] [--dlq]
 
 Needs the stack (`./dev up`). Produces the events once to a fresh topic, then runs, each as its own process
 and timed from launch: a bare consumer that reads every record and discards it (the baseline), and
 `sluice sink` with the seed config (record-time extractor, one process) until its group has committed every
 offset. Prints events/s, peak RSS and their ratios, then a per-stage profile of the sink's work on one
 flush-sized batch, which shows what bounds it. Not part of the test suite.
+
+With --dlq, 0.1% of the events are malformed and the sink (only the sink: the baseline reads every record as
+before) runs with errors.tolerance=all, a dead-letter topic and context headers, so each round's commit is a Kafka
+transaction that also produces its dead letters; the ratio then includes what those transactions cost.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ingest.clients import kafka_config  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
 
 START_MS = 1_705_309_200_000  # 2024-01-15T09:00:00Z
+DLQ_BAD_RATIO = 0.001  # malformed share of the events under --dlq
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -73,13 +78,20 @@ def run_baseline(topic: str, events: int) -> dict:
     return {"seconds": seconds, "events_per_s": events / seconds, **json.loads(out.strip().splitlines()[-1])}
 
 
-def run_sink(connections: Connections, topic: str, bucket: str, events: int, partitions: int, tasks: int,
-             workdir: Path) -> dict:
+def dlq_keys(topic: str) -> dict:
+    return {"errors.tolerance": "all", "errors.deadletterqueue.topic.name": f"{topic}-dlq",
+            "errors.deadletterqueue.context.headers.enable": "true"}
+
+
+def run_sink(connections: Connections, topic: str, bucket: str, sent: dict, partitions: int, tasks: int,
+             workdir: Path, dlq: bool) -> dict:
     name = f"{topic}-sink"
+    events, good = sum(sent.values()), sent.get("good", 0)
     document = json.loads((ROOT / "config" / "s3-sink.json").read_text())
     document["name"] = name
     document["config"].update({"topics": topic, "s3.bucket.name": bucket, "tasks.max": str(tasks),
-                               "timestamp.extractor": "RecordField", "timestamp.field": "event_time"})
+                               "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+                               **(dlq_keys(topic) if dlq else {})})
     config = workdir / f"{name}.json"
     config.write_text(json.dumps(document))
     log_path = workdir / f"{name}.log"
@@ -89,7 +101,7 @@ def run_sink(connections: Connections, topic: str, bucket: str, events: int, par
                                  "--create-bucket", "--stats-every", "0.25"], stdout=log, stderr=subprocess.STDOUT)
     # Every record consumed, then SIGTERM: the sink uploads its open files and commits; timed until it exits.
     peak = 0.0
-    while f"good={events} " not in log_path.read_text():
+    while f"good={good} dead_lettered={events - good} " not in log_path.read_text():
         time.sleep(0.25)
         if proc.poll() is not None:
             raise SystemExit(f"the sink exited early ({proc.returncode}); see {log_path}")
@@ -100,10 +112,11 @@ def run_sink(connections: Connections, topic: str, bucket: str, events: int, par
     seconds = time.monotonic() - began
     final = [line for line in log_path.read_text().splitlines() if "final:" in line][-1]
     stats = dict(item.split("=") for item in final.split("final: ")[1].split())
-    if committed_total(connections, f"connect-{name}", topic, partitions) != events or int(stats["written"]) != events:
+    if committed_total(connections, f"connect-{name}", topic, partitions) != events or int(stats["written"]) != good:
         raise SystemExit(f"the sink did not write and commit every record; see {log_path}")
     return {"seconds": seconds, "events_per_s": events / seconds, "peak_rss_mib": peak, "log": str(log_path),
-            "files": int(stats["files"])}
+            "files": int(stats["files"]), "dead_lettered": int(stats["dead_lettered"]),
+            "commits": int(stats["commits"])}
 
 
 def stage_profile(connections: Connections, topic: str, bucket: str, batch: int) -> dict:
@@ -150,6 +163,9 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=1, help="tasks.max of the sink (one process)")
     parser.add_argument("--jitter-ms", type=int, default=30_000,
                         help="event-time disorder of the producer (default: sluice produce's ±30 s)")
+    parser.add_argument("--dlq", action="store_true",
+                        help=f"{DLQ_BAD_RATIO * 100:g}%% malformed events and the sink with a DLQ "
+                             "(one Kafka transaction per round)")
     parser.add_argument("--bare", metavar="TOPIC", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
@@ -163,21 +179,26 @@ def main() -> int:
     run_id = uuid.uuid4().hex[:8]
     topic, bucket = f"bench-{run_id}", f"bench-{run_id}"
     began = time.monotonic()
-    produce(connections, topic, args.events, 3, START_MS, seed=1, partitions=args.partitions, jitter_ms=args.jitter_ms)
+    sent = produce(connections, topic, args.events, 3, START_MS, bad_ratio=DLQ_BAD_RATIO if args.dlq else 0.0,
+                   seed=1, partitions=args.partitions, jitter_ms=args.jitter_ms)
     produced = time.monotonic() - began
     Storage(connections, bucket).ensure_bucket(create=True)
     workdir = ROOT / ".stack" / "bench"
     workdir.mkdir(parents=True, exist_ok=True)
 
     base = run_baseline(topic, args.events)
-    sink = run_sink(connections, topic, bucket, args.events, args.partitions, args.tasks, workdir)
+    sink = run_sink(connections, topic, bucket, sent, args.partitions, args.tasks, workdir, args.dlq)
     profile = stage_profile(connections, topic, bucket, 10_000)
 
     print(f"\n{args.events:,} events (~300 B, event times ±{args.jitter_ms / 1000:g} s out of order) "
           f"on {args.partitions} partitions; produced in {produced:.1f}s")
-    print(f"{'':<28}{'seconds':>10}{'events/s':>12}{'peak RSS MiB':>15}")
-    for label, r in (("bare confluent-kafka loop", base), (f"sluice sink (tasks.max={args.tasks})", sink)):
-        print(f"{label:<28}{r['seconds']:>10.1f}{r['events_per_s']:>12,.0f}{r['peak_rss_mib']:>15.0f}")
+    if args.dlq:
+        print(f"sink with a DLQ: {sent.get('good', 0):,} good, {args.events - sent.get('good', 0):,} malformed "
+              f"({DLQ_BAD_RATIO:.1%}) -> {topic}-dlq; each round's commit is a Kafka transaction")
+    print(f"{'':<34}{'seconds':>10}{'events/s':>12}{'peak RSS MiB':>15}")
+    sink_label = f"sluice sink (tasks.max={args.tasks}{', DLQ' if args.dlq else ''})"
+    for label, r in (("bare confluent-kafka loop", base), (sink_label, sink)):
+        print(f"{label:<34}{r['seconds']:>10.1f}{r['events_per_s']:>12,.0f}{r['peak_rss_mib']:>15.0f}")
     print(f"ratio sink/bare: throughput {sink['events_per_s'] / base['events_per_s']:.2f}, "
           f"peak memory {sink['peak_rss_mib'] / base['peak_rss_mib']:.2f}")
     stages = {k: v for k, v in profile.items() if k not in ("records", "parquet_bytes")}
@@ -187,7 +208,8 @@ def main() -> int:
     for stage, seconds in stages.items():
         print(f"  {stage:<16}{seconds * 1000:>8.1f} ms  {100 * seconds / total:>5.1f}%  "
               f"{profile['records'] / seconds:>12,.0f} records/s")
-    print(f"sink wrote {sink['files']:,} files; log: {sink['log']}")
+    print(f"sink wrote {sink['files']:,} files and {sink['dead_lettered']:,} dead letters in {sink['commits']:,} "
+          f"commits; log: {sink['log']}")
     return 0
 
 

@@ -29,9 +29,10 @@ def kafka_admin(connections: Connections) -> AdminClient:
     return AdminClient(kafka_config(connections))
 
 
-def ensure_topic(connections: Connections, topic: str, partitions: int = 1, replication_factor: int = 1) -> None:
-    """Create the topic if missing, with no more replicas than the cluster has brokers; a topic created
-    meanwhile by another process is fine."""
+def ensure_topic(connections: Connections, topic: str, partitions: int = 1, replication_factor: int = 1,
+                 config: dict[str, str] | None = None) -> None:
+    """Create the topic (with topic `config`) if missing, with no more replicas than the cluster has brokers; a
+    topic created meanwhile by another process is fine."""
     from confluent_kafka.admin import NewTopic
 
     admin = kafka_admin(connections)
@@ -42,7 +43,8 @@ def ensure_topic(connections: Connections, topic: str, partitions: int = 1, repl
     if replicas < replication_factor:
         log.warning("topic %s: %d broker(s), so replication factor %d instead of %d",
                     topic, len(metadata.brokers), replicas, replication_factor)
-    future = admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=replicas)])[topic]
+    new = NewTopic(topic, num_partitions=partitions, replication_factor=replicas, config=config or {})
+    future = admin.create_topics([new])[topic]
     try:
         future.result(timeout=30)
     except Exception as exc:
@@ -50,9 +52,24 @@ def ensure_topic(connections: Connections, topic: str, partitions: int = 1, repl
             raise
 
 
-def s3_client(s3: S3Settings | Connections):
+def topic_config(connections: Connections, topic: str, name: str) -> str | None:
+    """One config value of a topic (e.g. max.message.bytes), or None if it cannot be read."""
+    from confluent_kafka.admin import ConfigResource
+
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    try:
+        admin = kafka_admin(connections)  # kept alive until the answer is in
+        entries = admin.describe_configs([resource])[resource].result(timeout=30)
+    except Exception as exc:  # an older broker, no rights: the caller falls back to a default
+        log.warning("topic %s: cannot read %s (%s)", topic, name, exc)
+        return None
+    entry = entries.get(name)
+    return entry.value if entry is not None else None
+
+
+def s3_client(s3: S3Settings | Connections, timeout: float = 60.0):
     """A boto3 S3 client; path-style addressing so S3Proxy, moto and MinIO endpoints work; empty keys: boto3's
-    credential chain."""
+    credential chain; `timeout` for connecting and for each read."""
     import boto3
     from botocore.config import Config
 
@@ -63,7 +80,8 @@ def s3_client(s3: S3Settings | Connections):
         region_name=s3.region,
         aws_access_key_id=s3.access_key_id or None,
         aws_secret_access_key=s3.secret_access_key or None,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}),
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"},
+                      connect_timeout=timeout, read_timeout=timeout),
     )
 
 

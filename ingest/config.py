@@ -40,7 +40,7 @@ STORAGE_CLASSES = ("io.confluent.connect.s3.storage.S3Storage",)
 ACCEPTED_NO_EFFECT = {
     "key.converter", "value.converter", "key.converter.schemas.enable", "value.converter.schemas.enable",
     "header.converter", "schema.compatibility", "s3.part.size", "s3.acl.canned", "s3.ssea.name",
-    "s3.retry.backoff.ms", "s3.part.retries", "errors.log.enable", "errors.log.include.messages",
+    "s3.part.retries", "errors.log.enable", "errors.log.include.messages",
     "errors.retry.timeout", "errors.retry.delay.max.ms", "partitioner.class.name", "consumer.group.id",
 }
 
@@ -80,6 +80,8 @@ class SinkConfig:
     watermark_lateness_ms: int
     watermark_interval_ms: int  # at most one watermark write per partition per interval (0: after every commit)
     connections: Connections
+    s3_retry_backoff_ms: int = 200  # Confluent's s3.retry.backoff.ms: the first retry's wait, doubling
+    s3_retry_timeout_ms: int = 600_000  # how long a failing PUT is retried before the task stops
     consumer_overrides: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
@@ -233,6 +235,8 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
         raise ConfigError("sluice.schema.file", str(schema_file), "a JSON Schema or Arrow schema file that exists")
     lateness = r.integer("sluice.watermark.lateness.ms", 0, 0)
     watermark_interval = r.integer("sluice.watermark.interval.ms", 1000, 0)
+    retry_backoff = r.integer("s3.retry.backoff.ms", 200, 1)
+    retry_timeout = r.integer("sluice.s3.retry.timeout.ms", 600_000, 0)
 
     env = Connections.from_env() if connections is None else connections
     connections = Connections(
@@ -263,7 +267,7 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
         behavior_on_null_values=null_behavior, errors_tolerance=tolerance, dlq_topic=dlq,
         dlq_replication_factor=dlq_rf, dlq_context_headers=dlq_headers, schema_file=schema_file,
         watermark_lateness_ms=lateness, watermark_interval_ms=watermark_interval, connections=connections,
-        consumer_overrides=overrides,
+        consumer_overrides=overrides, s3_retry_backoff_ms=retry_backoff, s3_retry_timeout_ms=retry_timeout,
         warnings=tuple(warnings),
     )
 

@@ -33,3 +33,12 @@ class SinkStopped(SluiceError):
             f"bad record at {topic}[{partition}]@{offset}: {reason} (errors.tolerance=none: stopping; "
             f"offsets committed up to the last uploaded file, set errors.tolerance=all to dead-letter instead)"
         )
+
+
+class CommitFailed(SluiceError):
+    """A round could not be committed (the group moved on, the broker is away, the transaction aborted): the task
+    drops what it holds and resumes from the committed offsets, which rebuilds the same files."""
+
+    def __init__(self, what: str, reason: str):
+        self.what, self.reason = what, reason
+        super().__init__(f"{what}: {reason}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,23 @@ KINDS = {
     "boolean": pa.bool_(),
 }
 DEFAULT_TIME_RANGE = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+# JSON Schema (2020-12) keywords of a numeric range, in the order a value is checked against them.
+RANGE_KEYWORDS = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
+
+
+@dataclass(frozen=True)
+class NumberRange:
+    """The bounds an integer or number field's value must meet (JSON Schema's keywords; None: no such bound)."""
+
+    minimum: int | float | None = None
+    exclusive_minimum: int | float | None = None
+    maximum: int | float | None = None
+    exclusive_maximum: int | float | None = None
+
+    def bounds(self) -> list[tuple[str, int | float]]:
+        """(JSON Schema keyword, value) of each bound that is set, in RANGE_KEYWORDS order."""
+        values = (self.minimum, self.exclusive_minimum, self.maximum, self.exclusive_maximum)
+        return [(k, v) for k, v in zip(RANGE_KEYWORDS, values, strict=True) if v is not None]
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,7 @@ class FieldSpec:
     kind: str
     required: bool
     time_range: tuple[dt.datetime, dt.datetime] | None = None  # for timestamps: [min, max)
+    number_range: NumberRange | None = None  # for integers and numbers with bounds
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,36 @@ def _time(name: str, value: str | None, default: dt.datetime) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def _finite_number(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond any double
+        return False
+
+
+def _number_range(name: str, kind: str, spec: dict) -> NumberRange | None:
+    given = {k: spec[k] for k in RANGE_KEYWORDS if k in spec}
+    if not given:
+        return None
+    for key, value in given.items():
+        if kind not in ("integer", "number"):
+            raise ConfigError(f"properties.{name}.{key}", value, "a bound of an integer or number field only")
+        if not _finite_number(value):
+            raise ConfigError(f"properties.{name}.{key}", value,
+                              "a finite number (JSON Schema 2020-12; not draft 4's true/false)")
+    lows = [(k, given[k]) for k in ("minimum", "exclusiveMinimum") if k in given]
+    highs = [(k, given[k]) for k in ("maximum", "exclusiveMaximum") if k in given]
+    for low_key, low in lows:
+        for high_key, high in highs:
+            if low > high or (low == high and "exclusive" in low_key + high_key):
+                raise ConfigError(f"properties.{name}.{low_key}", low,
+                                  f"a bound that lets some value through: {high_key} is {high}")
+    return NumberRange(given.get("minimum"), given.get("exclusiveMinimum"), given.get("maximum"),
+                       given.get("exclusiveMaximum"))
+
+
 def from_json_schema(document: dict) -> EventSchema:
     properties = document.get("properties")
     if document.get("type") != "object" or not isinstance(properties, dict) or not properties:
@@ -97,7 +146,7 @@ def from_json_schema(document: dict) -> EventSchema:
                 _time(name, spec.get("formatMinimum"), DEFAULT_TIME_RANGE[0]),
                 _time(name, spec.get("formatMaximum"), DEFAULT_TIME_RANGE[1]),
             )
-        fields.append(FieldSpec(name, kind, name in required, time_range))
+        fields.append(FieldSpec(name, kind, name in required, time_range, _number_range(name, kind, spec)))
     return EventSchema(tuple(fields))
 
 

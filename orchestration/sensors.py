@@ -34,18 +34,19 @@ def dlq_growth_sensor_for(job: dg.JobDefinition, topic: str, threshold: int = 10
     @dg.sensor(name="dlq_growth_sensor", job=job, minimum_interval_seconds=60,
                default_status=dg.DefaultSensorStatus.RUNNING,
                description=f"Alerts (a warning in the sensor log, ALERT in its skip reason) when {topic} has grown "
-                           f"by more than {threshold} records since the last alert; it never launches the job.")
+                           f"by more than {threshold} offsets since the last alert (records, plus a marker per sink "
+                           "transaction that carried dead letters); it never launches the job.")
     def dlq_growth_sensor(context: dg.SensorEvaluationContext, kafka: KafkaResource):
         depth = topic_depth(service_connections(kafka), topic)
         if depth is None:
             return dg.SkipReason(f"DLQ topic {topic} does not exist yet")
         last = int(context.cursor or 0)
         if depth - last > threshold:
-            context.log.warning("DLQ %s grew by %d records to %d: run dlq_reprocess", topic, depth - last, depth)
+            context.log.warning("DLQ %s grew by %d offsets to %d: run dlq_reprocess", topic, depth - last, depth)
             context.update_cursor(str(depth))
-            return dg.SkipReason(f"ALERT: DLQ {topic} grew by {depth - last} to {depth} records "
+            return dg.SkipReason(f"ALERT: DLQ {topic} grew by {depth - last} to {depth} offsets "
                                  f"(threshold {threshold})")
-        return dg.SkipReason(f"DLQ {topic}: {depth} records ({depth - last} since the last alert)")
+        return dg.SkipReason(f"DLQ {topic}: {depth} offsets ({depth - last} since the last alert)")
 
     return dlq_growth_sensor
 

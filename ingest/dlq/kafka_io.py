@@ -113,8 +113,13 @@ class DlqReader:
     def _done(self, assignment: list[int]) -> bool:
         positions = {tp.partition: tp.offset for tp in
                      self.consumer.position([TopicPartition(self.topic, p) for p in assignment])}
-        return self.assigned and all(
+        done = self.assigned and all(
             max(self.consumed.get(p, self.start[p]), positions.get(p, -1)) >= self.end[p] for p in assignment)
+        if done:  # every record up to the end was handed out: commit past the sink's transaction markers too
+            for p in assignment:
+                if positions.get(p, -1) > self.consumed.get(p, self.start[p]):
+                    self.consumed[p] = min(positions[p], self.end[p])
+        return done
 
     def __iter__(self) -> Iterator[list[Message]]:
         while True:
@@ -201,7 +206,8 @@ class Progress:
 
 
 def topic_depth(connections: Connections, topic: str) -> int | None:
-    """Records in a topic (sum of high watermarks minus low), or None if it does not exist."""
+    """Offsets a topic holds (sum of high watermarks minus low), or None if it does not exist. Transactional
+    writers (the sink's DLQ) add a marker offset per transaction, so this is at least the number of records."""
     consumer = Consumer(kafka_config(connections, **{"group.id": "sluice-dlq-depth"}))
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)

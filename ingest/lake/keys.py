@@ -47,3 +47,15 @@ def watermark_key(connector: str, topic: str, partition: int) -> str:
 
 def s3_url(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
+
+
+def ledger_prefix(connector: str, topic: str, partition: int | None = None) -> str:
+    """The sink's commit ledger of a topic, or of one Kafka partition of it."""
+    base = f"_sluice/{connector}/ledger/{topic}/"
+    return base if partition is None else f"{base}{partition:05d}/"
+
+
+def manifest_key(connector: str, topic: str, partition: int, start_offset: int) -> str:
+    """One manifest per committed round, fixed by where the round starts (a replay overwrites it); 20 digits keep
+    the lexical order of keys the numeric order of offsets, so `StartAfter=<last key read>` lists what is new."""
+    return f"{ledger_prefix(connector, topic, partition)}{start_offset:020d}.json"

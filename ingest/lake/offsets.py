@@ -9,6 +9,7 @@ without them, all of the DLQ's records count against the topic as a whole). Reco
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -61,15 +62,18 @@ def dead_letters(connections: Connections, dlq_topic: str, topic: str) -> Counte
             if high > low:
                 ends[p] = high
         consumer.assign([TopicPartition(dlq_topic, p, 0) for p in ends])
-        while ends:
+        deadline = time.monotonic() + 300
+        while ends and time.monotonic() < deadline:
             for message in consumer.consume(num_messages=1000, timeout=1.0):
                 if message.error() is not None:
                     continue
-                headers = {k: v.decode() for k, v in (message.headers() or []) if v is not None}
+                headers = {k: v.decode(errors="replace") for k, v in (message.headers() or []) if v is not None}
                 if headers.get("__connect.errors.topic", topic) == topic:
                     counts[int(headers.get("__connect.errors.partition", -1))] += 1
-                if message.offset() + 1 >= ends.get(message.partition(), 0):
-                    ends.pop(message.partition(), None)
+            # by position, not by the last record: the sink's transaction markers take offsets too
+            for tp in consumer.position([TopicPartition(dlq_topic, p) for p in list(ends)]):
+                if tp.offset >= ends[tp.partition]:
+                    ends.pop(tp.partition, None)
     finally:
         consumer.close()
     return counts

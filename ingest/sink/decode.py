@@ -1,9 +1,11 @@
 """Bulk decoding of a batch of Kafka record values into typed Arrow columns, in one DuckDB query.
 
 Every value is checked against the declared schema (valid JSON, an object, required fields present, types,
-uuids, parseable and in-range timestamps, nulls); each bad one gets the reason and the Kafka Connect
-exception class that go into its dead-letter headers. JSON is parsed once per value (json_extract with a
-list of paths) by DuckDB's vectorized reader, not row by row in Python.
+uuids, parseable and in-range timestamps, finite numbers, integers within int64, the schema's numeric bounds,
+nulls); each bad one gets the reason and the Kafka Connect exception class that go into its dead-letter
+headers. A time without a zone is read in the connector's `timezone` (UTC by default), never the host's.
+JSON is parsed once per value (json_extract with a list of paths) by DuckDB's vectorized reader, not row by
+row in Python.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest.errors import ConfigError
 from ingest.schema import EventSchema, FieldSpec
 
 DATA_EXCEPTION = "org.apache.kafka.connect.errors.DataException"
@@ -38,6 +41,27 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _number(value: int | float) -> str:
+    """A bound as a reason shows it: 1000000000, not 1000000000.0."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return str(value)
+
+
+def _literal(value: int | float) -> str:
+    """A bound as SQL: an integer literal stays exact (an int64 column is compared exactly), a float is a double."""
+    return str(value) if isinstance(value, int) else f"{value!r}::double"
+
+
+# JSON Schema keyword: (SQL comparison that is true when the value breaks it, what the reason says)
+_BOUNDS = {
+    "minimum": ("<", "below its minimum"),
+    "exclusiveMinimum": ("<=", "not above its exclusiveMinimum"),
+    "maximum": (">", "above its maximum"),
+    "exclusiveMaximum": (">=", "not below its exclusiveMaximum"),
+}
+
+
 def _checks(k: int, f: FieldSpec) -> list[tuple[str, str]]:
     """(condition that is true when broken, reason) for field f, whose columns are t{k}, s{k}, v{k}."""
     t, s, v, name = f"t{k}", f"s{k}", f"v{k}", f.name
@@ -45,6 +69,15 @@ def _checks(k: int, f: FieldSpec) -> list[tuple[str, str]]:
     if f.required:
         checks.append((f"{t} is null or {t} = 'NULL'", _q(f"missing required field '{name}'")))
     present = f"{t} is not null and {t} <> 'NULL'"
+    shown = f"left({s}, 60)"
+    if f.kind in ("integer", "number"):
+        # DuckDB's JSON reader takes NaN, Infinity and overflowing literals (1e999) as DOUBLE; its text keeps them.
+        checks.append((f"{present} and {t} = 'DOUBLE' and not isfinite(try_cast({s} as double))",
+                       f"{_q(f'field {name} is not a finite number: ')} || {shown}"))
+    if f.kind == "integer":
+        # 2^63..2^64-1 is UBIGINT, a longer integer literal DOUBLE: neither fits the int64 column
+        beyond = f"({t} = 'UBIGINT' and {v} is null) or ({t} = 'DOUBLE' and regexp_full_match({s}, '-?[0-9]+'))"
+        checks.append((f"{present} and ({beyond})", f"{_q(f'field {name} is outside the int64 range: ')} || {shown}"))
     allowed, described = {
         "string": ("('VARCHAR')", "a string"), "uuid": ("('VARCHAR')", "a string"),
         "timestamp": ("('VARCHAR')", "an ISO 8601 string"), "json": ("('OBJECT', 'ARRAY')", "an object or array"),
@@ -53,6 +86,11 @@ def _checks(k: int, f: FieldSpec) -> list[tuple[str, str]]:
     }[f.kind]
     must_be = _q(f"field {name} must be {described}, got ")
     checks.append((f"{present} and {t} not in {allowed}", f"{must_be} || lower({t})"))
+    if f.number_range is not None:
+        for keyword, bound in f.number_range.bounds():
+            op, says = _BOUNDS[keyword]
+            checks.append((f"{present} and {v} {op} {_literal(bound)}",
+                           f"{_q(f'field {name} is {says} {_number(bound)}: ')} || {shown}"))
     if f.kind == "uuid":
         checks.append((f"{present} and {v} is null", f"{_q(f'field {name} is not a uuid: ')} || left({s}, 60)"))
     if f.kind == "timestamp":
@@ -127,10 +165,17 @@ def _json_path_key(name: str) -> str:
 class Decoder:
     """One per task: a DuckDB connection and the query for the schema."""
 
-    def __init__(self, schema: EventSchema):
-        self.schema = schema
+    def __init__(self, schema: EventSchema, timezone: str = "UTC"):
+        self.schema, self.timezone = schema, timezone
         self.query = build_query(schema)
         self.con = duckdb.connect(config={"threads": 1})
+        # A time without a zone is in the connector's timezone, not the session's default (the host's zone).
+        # TimeZone needs ICU, which the duckdb wheel has built in (no download).
+        try:
+            self.con.execute(f"set TimeZone = {_q(timezone)}")
+        except duckdb.Error:
+            self.con.close()
+            raise ConfigError("timezone", timezone, "an IANA time zone such as UTC or Europe/Berlin") from None
         # arrow_schema() ends with the Kafka columns, which the decoder does not produce
         self._target = pa.schema([("i", pa.int32())] + [
             pa.field(f.name, t) for f, t in zip(schema.fields, schema.arrow_schema().types, strict=False)

@@ -42,7 +42,7 @@ class PartitionBatch:
 class RecordConverter:
     def __init__(self, config: SinkConfig, schema: EventSchema, clock_ms: Callable[[], int]):
         self.config, self.schema, self.clock_ms = config, schema, clock_ms
-        self.decoder = Decoder(schema)
+        self.decoder = Decoder(schema, config.timezone)  # zone-less times are in the connector's timezone
         self.arrow_schema = schema.arrow_schema()
         if config.timestamp_extractor == "RecordField":
             spec = schema.field(config.timestamp_field)

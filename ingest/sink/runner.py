@@ -11,6 +11,7 @@ from dataclasses import fields
 from ingest.clients import ensure_topic
 from ingest.config import SinkConfig
 from ingest.errors import SluiceError
+from ingest.sink.dlq import DLQ_MAX_MESSAGE_BYTES
 from ingest.sink.storage import Storage
 from ingest.sink.task import SinkTask, TaskStats
 
@@ -32,7 +33,7 @@ def totals(tasks: list[SinkTask]) -> TaskStats:
 def summary(tasks: list[SinkTask]) -> str:
     t = totals(tasks)
     return (f"good={t.good} dead_lettered={t.dead_lettered} dropped={t.dropped} ignored={t.ignored} "
-            f"written={t.written} files={t.files} bytes={t.bytes} commits={t.commits} "
+            f"written={t.written} files={t.files} bytes={t.bytes} commits={t.commits} rewinds={t.rewinds} "
             f"lag={t.lag} unfetched={t.fetch_lag}")
 
 
@@ -43,7 +44,8 @@ def run_sink(config: SinkConfig, instance_id: str | None = None, create_bucket: 
         log.warning("config: %s", warning)
     Storage(config.connections, config.bucket).ensure_bucket(create_bucket)
     if config.errors_tolerance == "all" and config.dlq_topic:
-        ensure_topic(config.connections, config.dlq_topic, 1, config.dlq_replication_factor)
+        ensure_topic(config.connections, config.dlq_topic, 1, config.dlq_replication_factor,
+                     {"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)})
 
     stop = threading.Event()
     failures: list[BaseException] = []

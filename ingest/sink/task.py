@@ -1,9 +1,12 @@
 """One sink task: a consumer in the connector's group, writing its partitions' records to S3.
 
-The order that makes it exactly-once: a round of files is uploaded, then the dead letters before its end
-are acknowledged, then the offset is committed (synchronously), then the watermark is written. A crash
-anywhere in between replays from the last commit and rewrites the same keys. Revoked partitions drop their
-open (unuploaded) files; the new owner reads them again from the committed offset.
+The order that makes it exactly-once, per round of files: check the task still owns the partition, upload the
+files, upload the round's manifest to the commit ledger, then commit the offset — in one Kafka transaction with
+the round's dead letters when there is a DLQ — then write the watermark. A crash anywhere in between replays
+from the last commit and rewrites the same keys; an aborted transaction's dead letters are never seen by
+`read_committed` readers. A commit that fails (the broker away, the group moved on) is not the task's end: it
+drops what it holds, rewinds to the committed offsets and goes on. Revoked partitions hand over cleanly (upload
+and commit); lost ones drop their open files, and the new owner reads them again from the committed offset.
 """
 
 from __future__ import annotations
@@ -11,24 +14,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from ingest.clients import kafka_config
 from ingest.config import SinkConfig
-from ingest.errors import SinkStopped
-from ingest.lake.keys import watermark_key
+from ingest.errors import CommitFailed, SinkStopped
 from ingest.schema import load_schema
-from ingest.sink.dlq import DeadLetterQueue
+from ingest.sink.commit import RoundCommitter
+from ingest.sink.dlq import DeadLetter, DeadLetterQueue
 from ingest.sink.partition_writer import ClosedRound, PartitionWriter
 from ingest.sink.records import PartitionBatch, RecordConverter
 from ingest.sink.storage import Storage
-from ingest.sink.watermark import next_watermark, watermark_document
-from ingest.sink.writer import file_bytes, object_key
+from ingest.sink.watermark import Watermarks
 
 log = logging.getLogger("sluice.sink")
+MAX_FAILED_COMMITS = 8  # in a row, each after a rewind: then the task stops with the error
+S3_TIMEOUT_S = 20.0  # per connect and read: a frozen S3 shows as a timeout, then Storage retries with backoff
 
 
 @dataclass
@@ -41,6 +46,7 @@ class TaskStats:
     files: int = 0
     bytes: int = 0
     commits: int = 0
+    rewinds: int = 0  # commits that failed and were redone from the committed offsets
     lag: int = 0
     fetch_lag: int = 0
     last_message: float = 0.0
@@ -59,15 +65,22 @@ class SinkTask:
         self.stats = TaskStats()
         self._waiting_for_topic = False  # logged once: a topic subscribed to does not exist (yet)
         self.converter = RecordConverter(config, load_schema(config.schema_file), clock_ms)
-        self.storage = Storage(config.connections, config.bucket)
+        self.storage = Storage(config.connections, config.bucket, config.s3_retry_backoff_ms,
+                               config.s3_retry_timeout_ms, timeout=S3_TIMEOUT_S)
+        # Unique per process unless the instance id makes it stable: a restart then fences its predecessor at once.
+        self.transactional_id = f"{config.name}-{instance_id or uuid.uuid4().hex[:12]}-{task_id}"
         self.dlq = None
         if config.errors_tolerance == "all" and config.dlq_topic:
             self.dlq = DeadLetterQueue(config.connections, config.dlq_topic, config.dlq_context_headers,
-                                       config.name, task_id)
+                                       config.name, task_id, self.transactional_id)
         self.writers: dict[tuple[str, int], PartitionWriter] = {}
-        self.watermarks: dict[tuple[str, int], int | None] = {}  # complete_until_ms per partition
-        self.pending_watermarks: dict[tuple[str, int], dict] = {}  # committed, not yet written to S3
-        self.watermark_written: dict[tuple[str, int], int] = {}  # wall ms of the last write
+        self.dead_letters: dict[tuple[str, int], list[DeadLetter]] = defaultdict(list)  # not yet committed
+        self.rewind_needed = False
+        self.failed_commits = 0  # in a row: reset by every commit that succeeds
+        self.failed = False  # an error ends the task: nothing it holds may be committed on the way out
+        self._consumer_errors: dict[int, float] = {}  # error code -> monotonic time last logged
+        self.watermarks = Watermarks(self.storage, config.name, config.watermark_lateness_ms,
+                                     config.watermark_interval_ms, clock_ms)
         settings = {
             "group.id": config.group_id, "enable.auto.commit": False, "auto.offset.reset": "earliest",
             "enable.partition.eof": False, "session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000,
@@ -79,34 +92,49 @@ class SinkTask:
             # and a second process with the same id is fenced instead of writing beside it.
             settings["group.instance.id"] = f"{instance_id}-{task_id}"
         self.consumer = Consumer(kafka_config(config.connections, **settings))
+        self.committer = RoundCommitter(config, self.converter.schema, self.consumer, self.storage, self.dlq,
+                                        self.watermarks, self.stats, task_id, self.transactional_id, clock_ms)
 
     # -- group membership ------------------------------------------------------------------------------
     def _on_assign(self, consumer, partitions: list[TopicPartition]) -> None:
         # The group's committed offsets: where this task resumes, and what counts as unconsumed before a fetch.
         committed = consumer.committed(partitions, timeout=30) if partitions else []
         for tp in committed:
-            writer = PartitionWriter(tp.topic, tp.partition, self.config.flush_size, self.config.rotate_interval_ms,
-                                     self.config.rotate_schedule_interval_ms)
-            writer.committed = tp.offset if tp.offset >= 0 else None
-            self.writers[(tp.topic, tp.partition)] = writer
+            self._new_writer(tp)
         self.stats.assigned_at = time.monotonic()
         log.info("task %d assigned %s", self.task_id, sorted(f"{t.topic}[{t.partition}]" for t in partitions))
 
+    def _new_writer(self, tp: TopicPartition) -> PartitionWriter:
+        writer = PartitionWriter(tp.topic, tp.partition, self.config.flush_size, self.config.rotate_interval_ms,
+                                 self.config.rotate_schedule_interval_ms)
+        writer.committed = tp.offset if tp.offset >= 0 else None
+        self.writers[(tp.topic, tp.partition)] = writer
+        self.dead_letters.pop((tp.topic, tp.partition), None)
+        return writer
+
     def _on_revoke(self, _consumer, partitions: list[TopicPartition]) -> None:
-        """A clean hand-over: upload and commit what is open, so the next owner starts where this one ended."""
+        """A clean hand-over: upload and commit what is open, so the next owner starts where this one ended
+        (unless the task is failing: then nothing it holds is committed)."""
         for tp in partitions:
             writer = self.writers.pop((tp.topic, tp.partition), None)
-            closed = writer.close_now("revoke") if writer is not None else None
+            closed = writer.close_now("revoke") if writer is not None and not self.failed else None
             if closed is not None:
-                self._commit_round(writer, closed)
-        self._flush_watermarks(force=True)
+                try:
+                    self._commit_round(writer, closed)
+                except CommitFailed as exc:  # the next owner reads the round again from the committed offset
+                    log.warning("task %d: hand-over of %s[%d] not committed: %s", self.task_id, tp.topic,
+                                tp.partition, exc)
+            self.dead_letters.pop((tp.topic, tp.partition), None)
+        if not self.failed:
+            self.watermarks.flush(force=True)
         log.info("task %d revoked %s", self.task_id, sorted(f"{t.topic}[{t.partition}]" for t in partitions))
 
     def _on_lost(self, _consumer, partitions: list[TopicPartition]) -> None:
         """Lost (not handed over): the group moved on, commits would fail; the new owner reads them again."""
         for tp in partitions:
             writer = self.writers.pop((tp.topic, tp.partition), None)
-            self.pending_watermarks.pop((tp.topic, tp.partition), None)  # the new owner writes newer ones
+            self.watermarks.forget((tp.topic, tp.partition))
+            self.dead_letters.pop((tp.topic, tp.partition), None)
             if writer is not None and writer.has_open_files:
                 log.warning("task %d: %s[%d] lost; %d unuploaded records will be read again by its next owner",
                             self.task_id, tp.topic, tp.partition, writer.state.count)
@@ -118,19 +146,70 @@ class SinkTask:
                                 on_lost=self._on_lost)
         try:
             while not self.stop.is_set():
+                if self.rewind_needed:
+                    self._rewind()
                 messages = self.consumer.consume(num_messages=self.batch_size, timeout=0.2)
+                if self.rewind_needed:
+                    continue  # fetched before the rewind: read again from the committed offsets
                 if messages:
                     self.stats.last_message = time.monotonic()
-                    self._handle(messages)
-                self._rotate_scheduled()
-                self._flush_watermarks()
+                self._guarded(self._handle, messages)
+                self._guarded(self._rotate_scheduled)
+                self.watermarks.flush()
                 self.stats.lag, self.stats.fetch_lag = self._lags()
-            self._close_all("shutdown")
-            self._flush_watermarks(force=True)
+            self._guarded(self._close_all, "shutdown")
+            self.watermarks.flush(force=True)
+        except BaseException:
+            self.failed = True
+            raise
         finally:
             self.consumer.close()
             if self.dlq is not None:
-                self.dlq.flush()
+                self.dlq.close()
+
+    def _guarded(self, step, *args) -> None:
+        """Run a step that may commit; a failed commit drops what the task holds and rewinds (with a growing
+        pause). A commit failing again and again after successful rewinds is not passing trouble: it ends the task."""
+        try:
+            step(*args)
+        except CommitFailed as exc:
+            self.failed_commits += 1
+            if self.failed_commits >= MAX_FAILED_COMMITS:
+                raise
+            log.warning("task %d: %s; resuming from the committed offsets", self.task_id, exc)
+            self.stats.rewinds += 1
+            self.writers.clear()
+            self.dead_letters.clear()
+            self.rewind_needed = True
+            time.sleep(min(0.5 * 2 ** (self.failed_commits - 1), 10))
+
+    def _rewind(self) -> None:
+        """Start over from the group's committed offsets with empty writers (the broker may still be away:
+        then try again on the next pass)."""
+        try:
+            assignment = self.consumer.assignment()
+            committed = self.consumer.committed(assignment, timeout=10) if assignment else []
+            for tp in committed:
+                self._new_writer(tp)
+                self.consumer.seek(TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0
+                                                  else OFFSET_BEGINNING))
+        except KafkaException as exc:
+            if exc.args[0].fatal():
+                raise
+            self.writers.clear()
+            self._log_consumer_error(exc.args[0])
+            time.sleep(1)
+            return
+        self.rewind_needed = False
+        log.info("task %d: rewound to the committed offsets %s", self.task_id,
+                 sorted(f"{tp.topic}[{tp.partition}]@{tp.offset}" for tp in committed))
+
+    def _log_consumer_error(self, error: KafkaError) -> None:
+        """Broker-side trouble is logged (once per code and 30 s), never the task's end."""
+        now = time.monotonic()
+        if now - self._consumer_errors.get(error.code(), -1e9) >= 30:
+            self._consumer_errors[error.code()] = now
+            log.warning("task %d: %s (the client retries)", self.task_id, error.str())
 
     def _handle(self, messages: list) -> None:
         by_partition: dict[tuple[str, int], list] = defaultdict(list)
@@ -144,7 +223,10 @@ class SinkTask:
                         log.warning("task %d: %s; waiting for it to be created", self.task_id, error.str())
                     self._waiting_for_topic = True
                     continue
-                raise KafkaException(error)
+                if error.fatal():
+                    raise KafkaException(error)
+                self._log_consumer_error(error)
+                continue
             by_partition[(message.topic(), message.partition())].append(message)
         if by_partition and self._waiting_for_topic:
             log.info("task %d: records arrive: the topic is there", self.task_id)
@@ -165,8 +247,9 @@ class SinkTask:
             batch.times_ms, batch.codes, batch.end_offset = batch.times_ms[keep], batch.codes[keep], stop_at
         else:
             for bad in batch.bad:
-                if self.dlq is not None:
-                    self.dlq.send(bad.message, bad.reason, bad.exception_class, bad.stage)
+                if self.dlq is not None:  # sent with the commit that passes it
+                    self.dead_letters[(batch.topic, batch.partition)].append(
+                        self.dlq.letter(bad.message, bad.reason, bad.exception_class, bad.stage))
                     self.stats.dead_lettered += 1
                 else:
                     self.stats.dropped += 1
@@ -177,8 +260,11 @@ class SinkTask:
                                  batch.end_offset, self.clock_ms()):
             self._commit_round(writer, closed)
         if not writer.has_open_files and writer.next_offset != writer.committed:
-            self._commit(writer, writer.next_offset, None)  # only dead letters or ignored records since
-        if stop_at is not None:
+            self._commit_round(writer, ClosedRound([], writer.next_offset, None, "no rows"))  # dead letters only
+        if stop_at is not None:  # the good records before the bad one are committed; nothing at or after it
+            closed = writer.close_now("stop")
+            if closed is not None:
+                self._commit_round(writer, closed)
             bad = batch.bad[0]
             raise SinkStopped(batch.topic, batch.partition, stop_at, bad.reason)
 
@@ -196,49 +282,11 @@ class SinkTask:
 
     # -- upload, then commit ---------------------------------------------------------------------------
     def _commit_round(self, writer: PartitionWriter, closed: ClosedRound) -> None:
-        cfg = self.config
-        for f in closed.files:
-            key = object_key(cfg.topics_dir, writer.topic, f.encoded, writer.partition, f.start_offset, cfg.extension)
-            body = file_bytes(f.table, cfg.format, cfg.parquet_codec, self.converter.schema)
-            self.storage.put(key, body)
-            self.stats.files += 1
-            self.stats.written += f.table.num_rows
-            self.stats.bytes += len(body)
-        self._commit(writer, closed.commit_offset, closed.max_record_ms)
-
-    def _commit(self, writer: PartitionWriter, offset: int, max_record_ms: int | None) -> None:
-        if self.dlq is not None:
-            self.dlq.flush()
-        tp = TopicPartition(writer.topic, writer.partition, offset)
-        self.consumer.commit(offsets=[tp], asynchronous=False)
-        writer.committed = offset
-        self.stats.commits += 1
-        self._write_watermark(writer, offset, max_record_ms)
-
-    def _write_watermark(self, writer: PartitionWriter, offset: int, max_record_ms: int | None) -> None:
-        """Advance the partition's watermark; it reaches S3 at most once per interval (see _flush_watermarks)."""
         key = (writer.topic, writer.partition)
-        if key not in self.watermarks:
-            previous = self.storage.get_json(watermark_key(self.config.name, *key))
-            self.watermarks[key] = (previous or {}).get("complete_until_ms")
-        low, high = self.consumer.get_watermark_offsets(TopicPartition(*key), cached=True)
-        end = high if high >= 0 else None
-        now = self.clock_ms()
-        complete = next_watermark(self.watermarks[key], max_record_ms, end is not None and offset >= end, now,
-                                  self.config.watermark_lateness_ms)
-        self.watermarks[key] = complete
-        self.pending_watermarks[key] = watermark_document(self.config.name, *key, offset, end, max_record_ms,
-                                                          complete, now)
-        self._flush_watermarks(only=key)
-
-    def _flush_watermarks(self, force: bool = False, only: tuple[str, int] | None = None) -> None:
-        now = self.clock_ms()
-        for key in [only] if only is not None else list(self.pending_watermarks):
-            if key in self.pending_watermarks and (
-                force or now - self.watermark_written.get(key, 0) >= self.config.watermark_interval_ms
-            ):
-                self.storage.put_json(watermark_key(self.config.name, *key), self.pending_watermarks.pop(key))
-                self.watermark_written[key] = now
+        letters = [d for d in self.dead_letters.get(key, []) if d.offset < closed.commit_offset]
+        self.committer.commit(writer, closed, letters)
+        self.failed_commits = 0
+        self.dead_letters[key] = [d for d in self.dead_letters.get(key, []) if d.offset >= closed.commit_offset]
 
     def _lags(self) -> tuple[int, int]:
         """(records not yet committed, records not yet consumed) over the assigned partitions, from the last

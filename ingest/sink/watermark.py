@@ -9,6 +9,7 @@ minus `sluice.watermark.lateness.ms`). It never moves backwards. An hour is comp
 
 from __future__ import annotations
 
+from ingest.lake.keys import watermark_key
 from ingest.timefmt import iso_millis
 
 
@@ -37,3 +38,38 @@ def watermark_document(
         "max_record_time": iso(max_record_ms), "complete_until": iso(complete_until_ms),
         "complete_until_ms": complete_until_ms, "updated_at": iso(now_ms),
     }
+
+
+class Watermarks:
+    """A task's watermarks: advanced after every commit, written to S3 at most once per interval per partition."""
+
+    def __init__(self, storage, connector: str, lateness_ms: int, interval_ms: int, clock_ms):
+        self.storage, self.connector = storage, connector
+        self.lateness_ms, self.interval_ms, self.clock_ms = lateness_ms, interval_ms, clock_ms
+        self.values: dict[tuple[str, int], int | None] = {}  # complete_until_ms per partition
+        self.pending: dict[tuple[str, int], dict] = {}  # committed, not yet written to S3
+        self.written: dict[tuple[str, int], int] = {}  # wall ms of the last write
+
+    def advance(self, key: tuple[str, int], offset: int, end: int | None, max_record_ms: int | None) -> None:
+        """After a commit of `offset` (`end`: the partition's high watermark, if known)."""
+        if key not in self.values:  # another owner may have moved it on: read it back, never move it back
+            previous = self.storage.get_json(watermark_key(self.connector, *key))
+            self.values[key] = (previous or {}).get("complete_until_ms")
+        now = self.clock_ms()
+        complete = next_watermark(self.values[key], max_record_ms, end is not None and offset >= end, now,
+                                  self.lateness_ms)
+        self.values[key] = complete
+        self.pending[key] = watermark_document(self.connector, *key, offset, end, max_record_ms, complete, now)
+        self.flush(only=key)
+
+    def flush(self, force: bool = False, only: tuple[str, int] | None = None) -> None:
+        now = self.clock_ms()
+        for key in [only] if only is not None else list(self.pending):
+            if key in self.pending and (force or now - self.written.get(key, 0) >= self.interval_ms):
+                self.storage.put_json(watermark_key(self.connector, *key), self.pending.pop(key))
+                self.written[key] = now
+
+    def forget(self, key: tuple[str, int]) -> None:
+        """A partition lost to another owner: its newer watermarks are the new owner's to write."""
+        self.pending.pop(key, None)
+        self.values.pop(key, None)

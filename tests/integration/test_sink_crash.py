@@ -1,4 +1,5 @@
-"""SIGKILL at random moments while events stream in: afterwards every valid record is in S3 exactly once."""
+"""SIGKILL at random moments while events stream in: afterwards every valid record is in S3 exactly once, every
+bad one in the DLQ exactly once, and the commit ledger tiles every committed offset."""
 
 import os
 import random
@@ -7,7 +8,8 @@ import time
 
 from ingest.clients import ensure_topic
 from ingest.produce import produce
-from support.sink import START_MS, object_keys, run_sink, sink_config, start_sink
+from support.faults import dlq_offsets, ledger_check
+from support.sink import START_MS, committed, object_keys, run_sink, sink_config, start_sink
 
 EVENTS = 200_000
 KILLS = 5
@@ -21,6 +23,7 @@ def test_sigkill_at_random_moments_neither_loses_nor_duplicates(tmp_path, connec
         "s3.bucket.name": bucket, "tasks.max": "2", "flush.size": "2500",
         "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
         "errors.tolerance": "all", "errors.deadletterqueue.topic.name": names["dlq"],
+        "errors.deadletterqueue.context.headers.enable": "true",
     })
     ensure_topic(connections, topic, 4)
     deliveries: list = []
@@ -57,3 +60,13 @@ def test_sigkill_at_random_moments_neither_loses_nor_duplicates(tmp_path, connec
     assert duplicated == [], f"seed {seed}: {len(duplicated)} records written twice, e.g. {duplicated[:5]}"
     valid = {(p, o) for p, o, kind in deliveries if kind == "good"}
     assert {(p, o) for p, o, _ in counts} == valid, f"seed {seed}"
+
+    bad = {(p, o) for p, o, kind in deliveries if kind != "good"}
+    dead = dlq_offsets(connections, names["dlq"])
+    assert [k for k, n in dead.items() if n > 1] == [], f"seed {seed}: dead letters written twice"
+    assert set(dead) == bad, f"seed {seed}"
+    group = committed(connections, f"connect-{names['name']}", topic, 4)
+    covered, problems = ledger_check(s3, bucket, names["name"], topic, dict(enumerate(group)))
+    assert problems == [], f"seed {seed}"
+    assert sum(n for (_, kind), n in covered.items() if kind == "rows") == len(valid)
+    assert sum(n for (_, kind), n in covered.items() if kind == "dlq") == len(bad)

@@ -90,3 +90,52 @@ def test_tolerance_none_stops_at_the_first_bad_record_and_commits_nothing_past_i
     rows = lake.sql(f"select max(_kafka_offset), count(*) from "
                     f"read_parquet('s3://{names['bucket']}/topics/{topic}/*/*/*/*/*.parquet')").fetchone()
     assert rows[0] < first_bad and rows[1] == offset
+
+
+def produce_raw(connections, topic: str, values: list[bytes]) -> None:
+    from confluent_kafka import Producer
+
+    from ingest.clients import ensure_topic
+
+    ensure_topic(connections, topic, 1)
+    producer = Producer(kafka_config(connections, **{"message.max.bytes": 1_000_000}))
+    for value in values:
+        producer.produce(topic, value=value)
+    assert producer.flush(30) == 0
+
+
+def dlq_sink_config(tmp_path, names):
+    return sink_config(tmp_path, names["name"], topics=names["topic"], **{
+        "s3.bucket.name": names["bucket"], "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+        "errors.tolerance": "all", "errors.deadletterqueue.topic.name": names["dlq"],
+        "errors.deadletterqueue.context.headers.enable": "true",
+    })
+
+
+def test_a_bad_record_near_kafkas_size_limit_reaches_the_dlq_whole(tmp_path, connections, names):
+    """Its value plus the error headers exceed 1 MB: the DLQ topic the sink creates takes 8 MiB records."""
+    huge = b"{" + b"x" * 990_000  # not JSON
+    produce_raw(connections, names["topic"], [huge])
+
+    result = run_sink(dlq_sink_config(tmp_path, names))
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    [letter] = read_all(connections, names["dlq"], 1)
+    assert letter.value() == huge
+    assert "__sluice.errors.value.truncated" not in dict(letter.headers())
+
+
+def test_a_dead_letter_too_large_for_an_existing_dlq_is_truncated_and_says_so(tmp_path, connections, names):
+    from ingest.clients import ensure_topic
+
+    ensure_topic(connections, names["dlq"], 1, config={"max.message.bytes": "65536"})
+    produce_raw(connections, names["topic"], [b"{" + b"x" * 200_000, b"{small"])
+
+    result = run_sink(dlq_sink_config(tmp_path, names))
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    letters = sorted(read_all(connections, names["dlq"], 2), key=lambda m: m.offset())
+    headers = [dict(m.headers()) for m in letters]
+    assert headers[0]["__sluice.errors.value.truncated"] == b"200001"
+    assert 0 < len(letters[0].value()) < 65_536 and letters[0].value() == b"{" + b"x" * (len(letters[0].value()) - 1)
+    assert "__sluice.errors.value.truncated" not in headers[1] and letters[1].value() == b"{small"

@@ -91,7 +91,7 @@ def test_watermarks_record_the_committed_offset_and_completeness_per_partition(t
     result = run_sink(config)
 
     assert result.returncode == 0, result.stdout
-    keys = object_keys(s3, bucket, "_sluice/")
+    keys = object_keys(s3, bucket, f"_sluice/{names['name']}/watermarks/")
     assert keys == [f"_sluice/{names['name']}/watermarks/{topic}/{p}.json" for p in (0, 1)]
     for partition, key in enumerate(keys):
         doc = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())

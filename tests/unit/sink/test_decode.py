@@ -1,10 +1,14 @@
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from ingest.config import DEFAULT_SCHEMA
-from ingest.schema import load_schema
+from ingest.errors import ConfigError
+from ingest.schema import from_json_schema, load_schema
 from ingest.sink.decode import Decoder
 
 GOOD = {"event_id": "0b6c8f43-2c8f-4f22-9f0a-2d1a0e5e1b11", "event_type": "click",
@@ -53,3 +57,127 @@ def test_each_kind_of_bad_value_gets_its_reason(decoder, raw, reason, stage):
     assert decoded.bad_reason[0].startswith(reason)
     assert decoded.bad_stage == [stage]
 
+
+
+def raw(**numbers: str) -> bytes:
+    """A good value with fields given as JSON literals (NaN, 1e999, 2^70 ... exactly as a producer wrote them)."""
+    text = json.dumps(GOOD)[:-1]
+    return (text + "".join(f', "{k}": {v}' for k, v in numbers.items()) + "}").encode()
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [
+        ("NaN", "field amount is not a finite number: NaN"),
+        ("Infinity", "field amount is not a finite number: Infinity"),
+        ("-Infinity", "field amount is not a finite number: -Infinity"),
+        ("1e999", "field amount is not a finite number: 1e999"),
+        ("-1e999", "field amount is not a finite number: -1e999"),
+        ("1e16", "field amount is above its maximum 1000000000: 10000000000000000.0"),
+        ("-1e16", "field amount is below its minimum -1000000000: -10000000000000000.0"),
+        (str(2**70), "field amount is above its maximum 1000000000: 1180591620717411303424"),
+        ("1000000000.01", "field amount is above its maximum 1000000000: 1000000000.01"),
+    ],
+)
+def test_a_non_finite_or_out_of_range_amount_goes_to_the_dlq_with_its_reason(decoder, amount, reason):
+    decoded = decoder.decode([value(), raw(amount=amount), value()])
+    assert decoded.good["i"].to_pylist() == [0, 2]
+    assert (decoded.bad_index, decoded.bad_reason, decoded.bad_stage) == ([1], [reason], ["TASK_PUT"])
+    assert decoded.bad_exception == ["org.apache.kafka.connect.errors.DataException"]
+
+
+def test_an_amount_at_its_bounds_passes(decoder):
+    decoded = decoder.decode([raw(amount="-1000000000"), raw(amount="1000000000"), raw(amount="1e9"),
+                              raw(amount="-0"), raw(amount="999999999.99")])
+    assert decoded.bad_index == []
+    assert decoded.good["amount"].to_pylist() == [-1e9, 1e9, 1e9, 0.0, 999999999.99]
+
+
+COUNTS = from_json_schema({"type": "object", "properties": {
+    "count": {"type": "integer"},
+    "share": {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
+    "ratio": {"type": "number", "minimum": -0.5, "maximum": 0.5},
+    "big": {"type": "number"},
+}})
+
+
+@pytest.fixture(scope="module")
+def counts() -> Decoder:
+    return Decoder(COUNTS)
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"count": "NaN"}, "field count is not a finite number: NaN"),
+        ({"count": "-Infinity"}, "field count is not a finite number: -Infinity"),
+        ({"count": "1e999"}, "field count is not a finite number: 1e999"),
+        ({"count": str(2**63)}, "field count is outside the int64 range: 9223372036854775808"),
+        ({"count": str(2**64 - 1)}, "field count is outside the int64 range: 18446744073709551615"),
+        ({"count": str(2**70)}, "field count is outside the int64 range: 1180591620717411303424"),
+        ({"count": str(-(2**63) - 1)}, "field count is outside the int64 range: -9223372036854775809"),
+        ({"count": "12.5"}, "field count must be an integer, got double"),
+        ({"share": "0"}, "field share is not above its exclusiveMinimum 0: 0"),
+        ({"share": "100"}, "field share is not below its exclusiveMaximum 100: 100"),
+        ({"share": str(2**63 - 1)}, "field share is not below its exclusiveMaximum 100: 9223372036854775807"),
+        ({"ratio": "-0.51"}, "field ratio is below its minimum -0.5: -0.51"),
+        ({"ratio": "0.6"}, "field ratio is above its maximum 0.5: 0.6"),
+        ({"big": "1e999"}, "field big is not a finite number: 1e999"),
+        ({"big": "NaN"}, "field big is not a finite number: NaN"),
+    ],
+)
+def test_integer_and_number_fields_keep_to_int64_finite_values_and_their_bounds(counts, fields, reason):
+    decoded = counts.decode([b"{}", ("{" + ", ".join(f'"{k}": {v}' for k, v in fields.items()) + "}").encode()])
+    assert (decoded.good["i"].to_pylist(), decoded.bad_index, decoded.bad_reason) == ([0], [1], [reason])
+
+
+def test_integers_at_the_int64_edges_and_big_finite_numbers_pass(counts):
+    values = [f'{{"count": {2**63 - 1}, "share": 1, "ratio": -0.5, "big": {2**70}}}',
+              f'{{"count": {-(2**63)}, "share": 99, "ratio": 0.5, "big": 1e300}}']
+    decoded = counts.decode([v.encode() for v in values])
+    assert decoded.bad_reason == []
+    assert decoded.good.select(["count", "share", "ratio", "big"]).to_pylist() == [
+        {"count": 2**63 - 1, "share": 1, "ratio": -0.5, "big": float(2**70)},
+        {"count": -(2**63), "share": 99, "ratio": 0.5, "big": 1e300},
+    ]
+
+
+def event_times(decoder: Decoder, *times: str) -> list[dt.datetime]:
+    decoded = decoder.decode([value(event_time=t) for t in times])
+    assert decoded.bad_reason == []
+    return decoded.good["event_time"].to_pylist()
+
+
+def test_a_time_without_a_zone_is_utc_by_default(decoder):
+    assert event_times(decoder, "2024-01-15T10:00:00", "2024-01-15T10:00:00.5", "2024-01-15T10:00:00+01:00") == [
+        dt.datetime(2024, 1, 15, 10, tzinfo=dt.UTC), dt.datetime(2024, 1, 15, 10, 0, 0, 500000, tzinfo=dt.UTC),
+        dt.datetime(2024, 1, 15, 9, tzinfo=dt.UTC),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("timezone", "utc_hour"),
+    [("UTC", dt.datetime(2024, 1, 15, 10)), ("Asia/Kolkata", dt.datetime(2024, 1, 15, 4, 30)),
+     ("America/New_York", dt.datetime(2024, 1, 15, 15))],
+)
+def test_a_time_without_a_zone_is_read_in_the_configured_timezone(timezone, utc_hour):
+    decoder = Decoder(load_schema(DEFAULT_SCHEMA), timezone)
+    got = event_times(decoder, "2024-01-15T10:00:00", "2024-01-15T10:00:00Z")
+    assert got == [utc_hour.replace(tzinfo=dt.UTC), dt.datetime(2024, 1, 15, 10, tzinfo=dt.UTC)]
+
+
+def test_the_hosts_time_zone_is_never_used():
+    # DuckDB takes the host's zone once per process (ICU's default), so the host zone is set on a child process
+    script = ("import json; from ingest.config import DEFAULT_SCHEMA; from ingest.schema import load_schema; "
+              "from ingest.sink.decode import Decoder; "
+              f"v = {value(event_time='2024-01-15T10:00:00')!r}; "
+              "print(Decoder(load_schema(DEFAULT_SCHEMA)).decode([v]).good['event_time'][0].as_py().isoformat())")
+    out = subprocess.run([sys.executable, "-c", script], env={**os.environ, "TZ": "Asia/Kolkata"},
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.strip() == "2024-01-15T10:00:00+00:00"
+
+
+def test_an_unknown_timezone_is_a_config_error():
+    with pytest.raises(ConfigError) as err:
+        Decoder(load_schema(DEFAULT_SCHEMA), "Mars/Olympus_Mons")
+    assert err.value.key == "timezone"

@@ -1,8 +1,9 @@
 """SinkTask's rotation and commit decisions, against fakes of the consumer, S3 and the DLQ (no network).
 
 Every side effect lands in one ordered event log, so each test pins what happened and in which order:
-("put", key), ("commit", topic, partition, offset), ("dlq.send", offset, stage), ("dlq.flush",),
-("get_json", key), ("put_json", key).
+("put", key), ("commit", topic, partition, offset), ("dlq.letter", offset, stage),
+("dlq.commit", dead letter offsets, offset), ("seek", partition, offset), ("get_json", key), ("put_json", key).
+A ("commit", ..., offset) of the offset already committed, before an upload, is the ownership check.
 """
 
 import io
@@ -17,7 +18,8 @@ from confluent_kafka import TopicPartition
 import ingest.sink.task as task_module
 from ingest.config import parse_sink_config
 from ingest.connections import REPO_ROOT, Connections
-from ingest.errors import SinkStopped
+from ingest.errors import CommitFailed, SinkStopped
+from ingest.sink.dlq import DeadLetter
 from ingest.sink.task import SinkTask
 
 CONN = Connections.from_env({}, env_file=REPO_ROOT / "no-such-env-file")
@@ -25,11 +27,20 @@ TOPIC, PARTITION = "events", 2
 HOUR = 1_705_312_800_000  # 2024-01-15T10:00:00Z
 HOUR_PATH = "year=2024/month=01/day=15/hour=10"
 WATERMARK = f"_sluice/s3-sink/watermarks/{TOPIC}/{PARTITION}.json"
+WATERMARK_WRITE = [("get_json", WATERMARK), ("put_json", WATERMARK)]
 OFFSET_INVALID = -1001  # what Kafka answers for a group without a committed offset
 
 
 def key(start_offset: int) -> str:
     return f"topics/{TOPIC}/{HOUR_PATH}/{TOPIC}+{PARTITION}+{start_offset:010d}.snappy.parquet"
+
+
+def manifest(start_offset: int) -> str:
+    return f"_sluice/s3-sink/ledger/{TOPIC}/{PARTITION:05d}/{start_offset:020d}.json"
+
+
+def commit(offset: int) -> tuple:
+    return ("commit", TOPIC, PARTITION, offset)
 
 
 @dataclass(frozen=True)
@@ -78,12 +89,26 @@ def bad(offset: int) -> Message:
 class FakeConsumer:
     def __init__(self, events: list, committed: int = OFFSET_INVALID, high: int = 1_000):
         self.events, self.start, self.high = events, committed, high
+        self.fail_commits = False
+
+    def consumer_group_metadata(self):
+        return "group-metadata"
+
+    def assignment(self):
+        return [TopicPartition(TOPIC, PARTITION)]
+
+    def seek(self, tp):
+        self.events.append(("seek", tp.partition, tp.offset))
 
     def committed(self, partitions, timeout=None):
         return [TopicPartition(tp.topic, tp.partition, self.start) for tp in partitions]
 
     def commit(self, offsets, asynchronous=True):
         assert asynchronous is False, "offsets are committed synchronously"
+        if self.fail_commits:
+            from confluent_kafka import KafkaError, KafkaException
+
+            raise KafkaException(KafkaError(KafkaError.UNKNOWN_MEMBER_ID))
         self.events += [("commit", tp.topic, tp.partition, tp.offset) for tp in offsets]
 
     def get_watermark_offsets(self, tp, cached=False):
@@ -114,11 +139,16 @@ class FakeDLQ:
     def __init__(self, events: list):
         self.events = events
 
-    def send(self, message, reason, exception_class, stage):
-        self.events.append(("dlq.send", message.offset(), stage))
+    def letter(self, message, reason, exception_class, stage):
+        self.events.append(("dlq.letter", message.offset(), stage))
+        return DeadLetter(message.offset(), message.key(), message.value(), [], HOUR)
 
-    def flush(self, timeout=60.0):
-        self.events.append(("dlq.flush",))
+    def commit(self, letters, offsets, group_metadata):
+        assert group_metadata == "group-metadata"
+        self.events += [("dlq.commit", [d.offset for d in letters], tp.offset) for tp in offsets]
+
+    def close(self):
+        pass
 
 
 class Clock:
@@ -141,7 +171,7 @@ def make_task(monkeypatch, committed: int = OFFSET_INVALID, high: int = 1_000, *
     # The real clients are never built: a librdkafka consumer in a group and an idempotent producer
     # start talking to the brokers as soon as they exist.
     monkeypatch.setattr(task_module, "Consumer", lambda settings: FakeConsumer(events, committed, high))
-    monkeypatch.setattr(task_module, "Storage", lambda connections, bucket: FakeStorage(events))
+    monkeypatch.setattr(task_module, "Storage", lambda *args, **kwargs: FakeStorage(events))
     monkeypatch.setattr(task_module, "DeadLetterQueue", lambda *args: FakeDLQ(events))
     task = SinkTask(parse_sink_config(document, CONN), 0, threading.Event(), clock_ms=Clock(HOUR + 30_000))
     task._on_assign(task.consumer, [TopicPartition(TOPIC, PARTITION)])
@@ -155,8 +185,8 @@ def writer(task):
 def test_flush_size_uploads_one_file_under_the_connectors_key_then_commits_the_next_offset(monkeypatch):
     task, events = make_task(monkeypatch, committed=40)
     task._handle([good(40), good(41), good(42)])
-    assert events == [("put", key(40)), ("commit", TOPIC, PARTITION, 43), ("get_json", WATERMARK),
-                      ("put_json", WATERMARK)]
+    assert events == [commit(40), ("put", key(40)), commit(40), ("put_json", manifest(40)), commit(43),
+                      *WATERMARK_WRITE]
     assert pq.read_table(io.BytesIO(task.storage.objects[key(40)]))["_kafka_offset"].to_pylist() == [40, 41, 42]
     assert (writer(task).committed, writer(task).has_open_files) == (43, False)
 
@@ -183,7 +213,7 @@ def test_flush_size_spans_batches_and_the_rest_stays_open(monkeypatch):
     task, events = make_task(monkeypatch)
     task._handle([good(0), good(1)])
     task._handle([good(2), good(3)])
-    assert events[:2] == [("put", key(0)), ("commit", TOPIC, PARTITION, 3)]
+    assert events[:3] == [("put", key(0)), ("put_json", manifest(0)), commit(3)]
     assert writer(task).state.count == 1
 
 
@@ -191,10 +221,13 @@ def test_bad_record_goes_to_the_dlq_which_is_flushed_before_the_commit_that_pass
     task, events = make_task(monkeypatch, **{"errors.tolerance": "all",
                                              "errors.deadletterqueue.topic.name": "events-dlq"})
     task._handle([good(0), bad(1)])
-    assert events == [("dlq.send", 1, "VALUE_CONVERTER")]  # files still open: nothing to commit yet
+    assert events == [("dlq.letter", 1, "VALUE_CONVERTER")]  # files still open: nothing to commit yet
     task._handle([good(2), good(3)])
-    assert events == [("dlq.send", 1, "VALUE_CONVERTER"), ("put", key(0)), ("dlq.flush",),
-                      ("commit", TOPIC, PARTITION, 4), ("get_json", WATERMARK), ("put_json", WATERMARK)]
+    assert events == [("dlq.letter", 1, "VALUE_CONVERTER"), ("put", key(0)), ("put_json", manifest(0)),
+                      ("dlq.commit", [1], 4), *WATERMARK_WRITE]
+    ledger = task.storage.documents[manifest(0)]
+    assert (ledger["start_offset"], ledger["commit_offset"], ledger["records"]) == (0, 4, 4)
+    assert ledger["dlq"] == {"topic": "events-dlq", "offsets": [1]}
     assert pq.read_table(io.BytesIO(task.storage.objects[key(0)]))["_kafka_offset"].to_pylist() == [0, 2, 3]
     assert (task.stats.dead_lettered, task.stats.good) == (1, 3)
 
@@ -203,8 +236,9 @@ def test_a_batch_of_only_dead_letters_is_committed_past(monkeypatch):
     task, events = make_task(monkeypatch, committed=5, **{"errors.tolerance": "all",
                                                           "errors.deadletterqueue.topic.name": "events-dlq"})
     task._handle([bad(5), bad(6)])
-    assert events == [("dlq.send", 5, "VALUE_CONVERTER"), ("dlq.send", 6, "VALUE_CONVERTER"), ("dlq.flush",),
-                      ("commit", TOPIC, PARTITION, 7), ("get_json", WATERMARK), ("put_json", WATERMARK)]
+    assert events == [("dlq.letter", 5, "VALUE_CONVERTER"), ("dlq.letter", 6, "VALUE_CONVERTER"), commit(5),
+                      ("put_json", manifest(5)), ("dlq.commit", [5, 6], 7), *WATERMARK_WRITE]
+    assert task.storage.documents[manifest(5)]["files"] == []
     assert task.storage.documents[WATERMARK]["max_record_time"] is None
 
 
@@ -214,17 +248,17 @@ def test_errors_tolerance_none_stops_at_the_bad_record_and_commits_nothing_at_or
         task._handle([good(0), good(1), bad(2), good(3)])
     assert (stopped.value.topic, stopped.value.partition, stopped.value.offset) == (TOPIC, PARTITION, 2)
     assert stopped.value.reason.startswith("value is not valid JSON")
-    assert [e for e in events if e[0] in ("put", "commit")] == [("put", key(0)), ("commit", TOPIC, PARTITION, 2)]
+    assert [e for e in events if e[0] in ("put", "commit")] == [("put", key(0)), commit(2)]
     assert pq.read_table(io.BytesIO(task.storage.objects[key(0)]))["_kafka_offset"].to_pylist() == [0, 1]
 
 
-def test_errors_tolerance_none_keeps_good_records_before_the_bad_one_unuploaded_and_uncommitted(monkeypatch):
+def test_errors_tolerance_none_commits_the_good_records_before_the_bad_one(monkeypatch):
     task, events = make_task(monkeypatch)
     with pytest.raises(SinkStopped) as stopped:
         task._handle([good(0), bad(1), good(2)])
     assert stopped.value.offset == 1
-    assert events == []
-    assert (writer(task).state.count, writer(task).next_offset) == (1, 1)
+    assert events == [("put", key(0)), ("put_json", manifest(0)), commit(1), *WATERMARK_WRITE]
+    assert (writer(task).state.count, writer(task).committed) == (0, 1)
 
 
 def test_scheduled_rotation_uploads_and_commits_once_the_wall_clock_passes_the_boundary(monkeypatch):
@@ -235,18 +269,16 @@ def test_scheduled_rotation_uploads_and_commits_once_the_wall_clock_passes_the_b
     assert events == []
     task.clock_ms.now = HOUR + 60_000
     task._rotate_scheduled()
-    assert events == [("put", key(0)), ("commit", TOPIC, PARTITION, 2), ("get_json", WATERMARK),
-                      ("put_json", WATERMARK)]
+    assert events == [("put", key(0)), ("put_json", manifest(0)), commit(2), *WATERMARK_WRITE]
     task._rotate_scheduled()
-    assert len(events) == 4  # nothing open, nothing more
+    assert len(events) == 5  # nothing open, nothing more
 
 
 def test_revoke_uploads_and_commits_the_open_files(monkeypatch):
     task, events = make_task(monkeypatch)
     task._handle([good(0), good(1)])
     task._on_revoke(task.consumer, [TopicPartition(TOPIC, PARTITION)])
-    assert events == [("put", key(0)), ("commit", TOPIC, PARTITION, 2), ("get_json", WATERMARK),
-                      ("put_json", WATERMARK)]
+    assert events == [("put", key(0)), ("put_json", manifest(0)), commit(2), *WATERMARK_WRITE]
     assert task.writers == {}
 
 
@@ -257,4 +289,50 @@ def test_lost_partition_uploads_nothing_and_commits_nothing(monkeypatch):
     assert events == []
     assert task.writers == {}
     task._handle([good(2), good(3)])  # in flight when the partition was lost: left to its next owner
+    assert events == []
+
+
+def test_the_manifest_lists_each_file_with_its_offsets_rows_and_event_times(monkeypatch):
+    task, _ = make_task(monkeypatch, committed=40)
+    task._handle([good(40), good(41), good(42)])
+    document = task.storage.documents[manifest(40)]
+    [entry] = document["files"]
+    assert (document["format"], document["version"], document["start_offset"], document["commit_offset"]) == (
+        "sluice-ledger", 1, 40, 43)
+    assert {k: entry[k] for k in ("key", "encoded_partition", "first_offset", "last_offset", "rows",
+                                  "min_event_time", "max_event_time")} == {
+        "key": key(40), "encoded_partition": HOUR_PATH, "first_offset": 40, "last_offset": 42, "rows": 3,
+        "min_event_time": "2024-01-15T10:00:40.000Z", "max_event_time": "2024-01-15T10:00:42.000Z"}
+    assert entry["size"] == len(task.storage.objects[key(40)])
+
+
+def test_a_member_that_lost_the_group_uploads_nothing_and_rewinds_to_the_committed_offset(monkeypatch):
+    task, events = make_task(monkeypatch, committed=40)
+    task.consumer.fail_commits = True  # the ownership check before the upload is refused
+    task._guarded(task._handle, [good(40), good(41), good(42)])
+    assert events == []
+    assert (task.rewind_needed, task.writers, task.stats.rewinds) == (True, {}, 1)
+    task.consumer.fail_commits = False
+    task._rewind()
+    assert events == [("seek", PARTITION, 40)]
+    assert (task.rewind_needed, writer(task).committed) == (False, 40)
+
+
+def test_a_failed_transaction_drops_the_rounds_dead_letters_and_rewinds(monkeypatch):
+    task, events = make_task(monkeypatch, committed=5, **{"errors.tolerance": "all",
+                                                          "errors.deadletterqueue.topic.name": "events-dlq"})
+
+    def aborted(letters, offsets, group_metadata):
+        raise CommitFailed("transaction", "Broker: Unknown member")
+
+    task.dlq.commit = aborted
+    task._guarded(task._handle, [bad(5), bad(6)])
+    assert (task.rewind_needed, dict(task.dead_letters), task.writers) == (True, {}, {})
+
+
+def test_a_failing_task_hands_nothing_over_on_revoke(monkeypatch):
+    task, events = make_task(monkeypatch)
+    task._handle([good(0), good(1)])
+    task.failed = True
+    task._on_revoke(task.consumer, [TopicPartition(TOPIC, PARTITION)])
     assert events == []

@@ -1,0 +1,91 @@
+"""Reading the sink's commit ledger: manifests per Kafka partition, from a cursor, checked for gaps and overlaps.
+
+Readers list one partition's prefix with `StartAfter=<the last key they accepted>`, so a read costs what is new.
+A manifest counts once its round is committed (`commit_offset` at or below the group's committed offset); one
+above it belongs to a round still in flight (or one a crash left before its commit, which a replay overwrites).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ingest.errors import SluiceError
+from ingest.lake.keys import ledger_prefix
+from ingest.sink.ledger import FORMAT, VERSION
+
+
+class LedgerError(SluiceError):
+    """A manifest Sluice cannot read (another format or a newer version)."""
+
+    def __init__(self, key: str, reason: str):
+        self.key, self.reason = key, reason
+        super().__init__(f"ledger manifest {key}: {reason}")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    key: str
+    topic: str
+    partition: int
+    start_offset: int
+    commit_offset: int
+    files: tuple[dict, ...]
+    dlq_offsets: tuple[int, ...]
+    document: dict
+
+    @property
+    def rows(self) -> int:
+        return sum(f["rows"] for f in self.files)
+
+
+def parse_manifest(key: str, document: dict) -> Manifest:
+    """Unknown fields are ignored; another format or a version other than 1 is refused."""
+    if document.get("format") != FORMAT:
+        raise LedgerError(key, f"format {document.get('format')!r}, expected {FORMAT!r}")
+    if document.get("version") != VERSION:
+        raise LedgerError(key, f"version {document.get('version')!r}: this reader knows version {VERSION}")
+    return Manifest(key, document["topic"], int(document["partition"]), int(document["start_offset"]),
+                    int(document["commit_offset"]), tuple(document.get("files", ())),
+                    tuple(document.get("dlq", {}).get("offsets", ())), document)
+
+
+def ledger_partitions(client, bucket: str, connector: str, topic: str) -> list[int]:
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=ledger_prefix(connector, topic), Delimiter="/")
+    return sorted(int(p["Prefix"].rstrip("/").rsplit("/", 1)[1]) for page in pages
+                  for p in page.get("CommonPrefixes", []))
+
+
+def read_ledger(client, bucket: str, connector: str, topic: str, partition: int,
+                start_after: str | None = None) -> list[Manifest]:
+    """The partition's manifests after `start_after` (a key), in offset order."""
+    args = {"Bucket": bucket, "Prefix": ledger_prefix(connector, topic, partition)}
+    if start_after:
+        args["StartAfter"] = start_after
+    keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(**args)
+            for o in page.get("Contents", []) if o["Key"].endswith(".json")]
+    return [parse_manifest(k, json.loads(client.get_object(Bucket=bucket, Key=k)["Body"].read())) for k in keys]
+
+
+def committed_rounds(manifests: list[Manifest], committed: int | None) -> list[Manifest]:
+    """The manifests of rounds the group has committed: `commit_offset <= committed`."""
+    return [m for m in manifests if committed is not None and m.commit_offset <= committed]
+
+
+def tiling_problems(manifests: list[Manifest]) -> list[str]:
+    """Gaps or overlaps between consecutive committed rounds of one partition, and rows outside their round."""
+    problems = []
+    for before, after in zip(manifests, manifests[1:], strict=False):
+        if after.start_offset != before.commit_offset:
+            kind = "gap" if after.start_offset > before.commit_offset else "overlap"
+            problems.append(f"{kind}: {before.key} ends at {before.commit_offset}, {after.key} starts at "
+                            f"{after.start_offset}")
+    for m in manifests:
+        for f in m.files:
+            if not m.start_offset <= f["first_offset"] <= f["last_offset"] < m.commit_offset:
+                problems.append(f"{m.key}: file {f['key']} holds offsets outside [{m.start_offset}, "
+                                f"{m.commit_offset})")
+        if any(not m.start_offset <= o < m.commit_offset for o in m.dlq_offsets):
+            problems.append(f"{m.key}: dead letters outside [{m.start_offset}, {m.commit_offset})")
+    return problems

@@ -1,0 +1,60 @@
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from ingest.connections import REPO_ROOT, Connections
+from ingest.errors import SluiceError
+from ingest.sink.storage import Storage, transient
+
+CONN = Connections.from_env({}, env_file=REPO_ROOT / "no-such-env-file")
+
+
+def client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, "PutObject")
+
+
+class Failing:
+    """A put_object that fails with the given errors first, then succeeds."""
+
+    def __init__(self, *errors):
+        self.errors, self.calls = list(errors), 0
+
+    def put_object(self, **kwargs):
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+
+
+def storage(client, timeout_ms: int = 10_000) -> tuple[Storage, list[float]]:
+    waits: list[float] = []
+    store = Storage(CONN, "data-lake", retry_backoff_ms=100, retry_timeout_ms=timeout_ms, sleep=waits.append)
+    store.client = client
+    return store, waits
+
+
+def test_no_answer_and_5xx_are_transient_access_denied_is_not():
+    assert transient(EndpointConnectionError(endpoint_url="http://127.0.0.1:9000"))
+    assert transient(client_error("503")) and transient(client_error("SlowDown"))
+    assert not transient(client_error("AccessDenied")) and not transient(client_error("NoSuchBucket"))
+
+
+def test_a_put_that_fails_for_a_while_is_retried_with_doubling_waits():
+    client = Failing(client_error("503"), EndpointConnectionError(endpoint_url="x"), client_error("500"))
+    store, waits = storage(client)
+    store.put("k", b"v")
+    assert client.calls == 4
+    assert waits == [0.1, 0.2, 0.4]
+
+
+def test_a_permanent_failure_is_raised_at_once():
+    client = Failing(client_error("AccessDenied"))
+    store, waits = storage(client)
+    with pytest.raises(SluiceError, match="PUT s3://data-lake/k failed after 0 retries"):
+        store.put("k", b"v")
+    assert waits == []
+
+
+def test_a_transient_failure_that_outlasts_the_timeout_is_raised():
+    client = Failing(*[client_error("503")] * 100)
+    store, _ = storage(client, timeout_ms=0)
+    with pytest.raises(SluiceError, match="failed after 0 retries"):
+        store.put("k", b"v")
