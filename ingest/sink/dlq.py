@@ -10,6 +10,7 @@ records again, once. A letter larger than the topic allows is truncated, with a 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ EXECUTING_CLASS = {"VALUE_CONVERTER": "org.apache.kafka.connect.json.JsonConvert
 DLQ_MAX_MESSAGE_BYTES = 8 * 1024 * 1024  # a DLQ topic Sluice creates takes source records near Kafka's 1 MB limit
 RECORD_OVERHEAD = 1024  # batch and record framing, generously
 TRANSACTION_TIMEOUT_MS = 60_000
+SEND_OFFSETS_GRACE_S = 5.0  # past the call's own timeout, before the producer is given up
 FENCED = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
 
 
@@ -103,7 +105,7 @@ class DeadLetterQueue:
             producer.begin_transaction()
             for letter in letters:
                 self._produce(producer, letter)
-            producer.send_offsets_to_transaction(offsets, group_metadata, timeout)
+            self._send_offsets(producer, offsets, group_metadata, timeout)
             self._commit_transaction(producer, timeout)
         except KafkaException as exc:
             error = exc.args[0]
@@ -112,6 +114,30 @@ class DeadLetterQueue:
             self._abort()
             raise CommitFailed(f"transaction of {len(letters)} dead letter(s) and offsets {_show(offsets)}",
                                str(error)) from None
+
+    def _send_offsets(self, producer: Producer, offsets: list[TopicPartition], group_metadata,
+                      timeout: float) -> None:
+        """send_offsets_to_transaction, bounded by us: librdkafka may wait past its timeout for a group coordinator
+        it cached before a broker restart (librdkafka#5456, #5511). Past the bound the producer is abandoned to its
+        thread; the next one's init_transactions fences it and aborts the transaction it left open."""
+        outcome: list[BaseException] = []
+
+        def send() -> None:
+            try:
+                producer.send_offsets_to_transaction(offsets, group_metadata, timeout)
+            except BaseException as exc:  # handed to the caller below
+                outcome.append(exc)
+
+        worker = threading.Thread(target=send, name="dlq-send-offsets", daemon=True)
+        worker.start()
+        worker.join(timeout + SEND_OFFSETS_GRACE_S)
+        if worker.is_alive():
+            self.producer = None
+            log.warning("DLQ %s: send_offsets_to_transaction still waiting after %.0f s: a new producer takes over",
+                        self.topic, timeout + SEND_OFFSETS_GRACE_S)
+            raise CommitFailed(f"offsets {_show(offsets)} to the transaction", "timed out")
+        if outcome:
+            raise outcome[0]
 
     def _produce(self, producer: Producer, letter: DeadLetter) -> None:
         while True:

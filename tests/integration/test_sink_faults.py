@@ -1,0 +1,169 @@
+"""Real faults while the sink runs — the broker stopped and started, S3 frozen past the client's timeouts, PUTs
+failing at the HTTP layer, a member frozen while the other takes its partitions. After each, every offset is in
+the lake or in the DLQ exactly once, and the commit ledger tiles what the group committed."""
+
+import threading
+import time
+
+import botocore.exceptions
+
+import ingest.sink.storage as storage_module
+from ingest.clients import ensure_topic, s3_client
+from ingest.config import load_sink_config
+from ingest.produce import produce
+from ingest.sink.runner import run_sink as run_in_process
+from support.faults import dlq_offsets, frozen, lake_offsets, ledger_check, paused, start_service, stop_service
+from support.sink import START_MS, committed, run_sink, sink_config, start_sink
+
+PARTITIONS = 2
+
+
+def config_for(tmp_path, names, **extra):
+    return sink_config(tmp_path, names["name"], topics=names["topic"], **{
+        "s3.bucket.name": names["bucket"], "tasks.max": "1", "flush.size": "500",
+        "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+        "errors.tolerance": "all", "errors.deadletterqueue.topic.name": names["dlq"],
+        "errors.deadletterqueue.context.headers.enable": "true",
+        "rotate.schedule.interval.ms": "2000", **extra})  # idle files close: the group catches up to the end
+
+
+def stream(connections, topic: str, count: int, rate: float, seed: int, partitions: int = PARTITIONS):
+    """Produce in the background; returns (thread, deliveries)."""
+    deliveries: list = []
+    thread = threading.Thread(target=produce, args=(connections, topic, count, 3, START_MS), kwargs={
+        "bad_ratio": 0.01, "seed": seed, "rate": rate, "partitions": partitions, "progress": False,
+        "deliveries": deliveries})
+    thread.start()
+    return thread, deliveries
+
+
+def wait_caught_up(connections, names, deliveries, partitions: int = PARTITIONS, timeout: float = 120) -> None:
+    ends = [1 + max((o for p, o, _ in deliveries if p == part), default=-1) for part in range(partitions)]
+    deadline = time.monotonic() + timeout
+    while committed(connections, f"connect-{names['name']}", names["topic"], partitions) != ends:
+        assert time.monotonic() < deadline, "the sink did not catch up"
+        time.sleep(1)
+
+
+def assert_every_offset_once(connections, s3, lake, names, deliveries, partitions: int = PARTITIONS) -> None:
+    good = {(p, o) for p, o, kind in deliveries if kind == "good"}
+    bad = {(p, o) for p, o, kind in deliveries if kind != "good"}
+    rows, dead = lake_offsets(lake, names["bucket"], names["topic"]), dlq_offsets(connections, names["dlq"])
+    assert [k for k, n in rows.items() if n > 1] == [], "records written twice"
+    assert [k for k, n in dead.items() if n > 1] == [], "dead letters written twice"
+    assert set(rows) == good and set(dead) == bad
+    group = committed(connections, f"connect-{names['name']}", names["topic"], partitions)
+    covered, problems = ledger_check(s3, names["bucket"], names["name"], names["topic"], dict(enumerate(group)))
+    assert problems == []
+    assert sum(n for (_, kind), n in covered.items() if kind == "rows") == len(good)
+    assert sum(n for (_, kind), n in covered.items() if kind == "dlq") == len(bad)
+
+
+def test_the_broker_stopped_and_started_mid_stream_is_survived(tmp_path, connections, s3, lake, names):
+    ensure_topic(connections, names["topic"], PARTITIONS)
+    sink = start_sink(config_for(tmp_path, names))
+    producer, deliveries = stream(connections, names["topic"], 30_000, rate=3_000, seed=31)
+    time.sleep(4)
+    stop_service("kafka")
+    time.sleep(15)  # past the group's session timeout: the member is gone when the broker is back
+    start_service("kafka")
+    producer.join()
+    wait_caught_up(connections, names, deliveries)
+    sink.terminate()
+    out = sink.communicate(timeout=120)[0]
+
+    assert sink.returncode == 0, out[-4000:]
+    assert "task failed" not in out
+    assert_every_offset_once(connections, s3, lake, names, deliveries)
+
+
+def test_s3_frozen_past_the_clients_timeouts_loses_and_repeats_nothing(tmp_path, connections, s3, lake, names):
+    ensure_topic(connections, names["topic"], PARTITIONS)
+    sink = start_sink(config_for(tmp_path, names))
+    producer, deliveries = stream(connections, names["topic"], 12_000, rate=1_000, seed=32)
+    time.sleep(5)  # the sink is writing
+    with frozen("s3"):
+        time.sleep(30)  # the sink's S3 read timeout is 20 s: its PUTs time out and are sent again
+        producer.join()
+        stalled = committed(connections, f"connect-{names['name']}", names["topic"], PARTITIONS)
+    wait_caught_up(connections, names, deliveries)
+    sink.terminate()
+    out = sink.communicate(timeout=120)[0]
+
+    assert sink.returncode == 0, out[-4000:]
+    assert sum(max(o, 0) for o in stalled) < len(deliveries), "the freeze came too late to matter"
+    assert_every_offset_once(connections, s3, lake, names, deliveries)
+
+
+def failing_puts(monkeypatch, first: int, last: float) -> list[int]:
+    """Data-file PUTs number `first`..`last` fail at the HTTP layer (before the request is sent)."""
+    calls: list[int] = []
+
+    def inject(request, **_):
+        if "/topics/" in request.url:
+            calls.append(len(calls) + 1)
+            if first <= len(calls) <= last:
+                raise botocore.exceptions.EndpointConnectionError(endpoint_url=request.url)
+
+    def client(connections, timeout=60.0):
+        made = s3_client(connections, timeout=timeout)
+        made.meta.events.register("before-send.s3.PutObject", inject)
+        return made
+
+    monkeypatch.setattr(storage_module, "s3_client", client)
+    return calls
+
+
+def test_a_put_that_fails_once_mid_batch_is_retried(tmp_path, monkeypatch, connections, s3, lake, names):
+    ensure_topic(connections, names["topic"], PARTITIONS)
+    producer, deliveries = stream(connections, names["topic"], 5_000, rate=0, seed=33)
+    producer.join()
+    calls = failing_puts(monkeypatch, first=5, last=5)
+
+    code = run_in_process(load_sink_config(config_for(tmp_path, names, **{"flush.size": "100"})),
+                          create_bucket=True, exit_when_idle=3)
+
+    assert code == 0 and len(calls) > 5
+    assert_every_offset_once(connections, s3, lake, names, deliveries)
+
+
+def test_a_put_that_fails_for_good_stops_the_task_without_committing_past_it(tmp_path, monkeypatch, connections,
+                                                                             s3, lake, names):
+    ensure_topic(connections, names["topic"], PARTITIONS)
+    producer, deliveries = stream(connections, names["topic"], 5_000, rate=0, seed=34)
+    producer.join()
+    config = config_for(tmp_path, names, **{"flush.size": "100", "sluice.s3.retry.timeout.ms": "2000"})
+    failing_puts(monkeypatch, first=5, last=float("inf"))
+
+    assert run_in_process(load_sink_config(config), create_bucket=True, exit_when_idle=3) == 1
+    group = committed(connections, f"connect-{names['name']}", names["topic"], PARTITIONS)
+    rows, dead = lake_offsets(lake, names["bucket"], names["topic"]), dlq_offsets(connections, names["dlq"])
+    for partition, offset in enumerate(group):  # everything committed is in S3 or the DLQ
+        expected = {(p, o) for p, o, _ in deliveries if p == partition and o < offset}
+        assert expected <= set(rows) | set(dead), f"partition {partition} committed past a failed PUT"
+    assert sum(max(o, 0) for o in group) < len(deliveries), "the failure came too late to matter"
+
+    monkeypatch.undo()
+    assert run_sink(config).returncode == 0
+    assert_every_offset_once(connections, s3, lake, names, deliveries)
+
+
+def test_a_frozen_member_never_uploads_for_partitions_it_lost(tmp_path, connections, s3, lake, names):
+    """Wall-clock rotation makes two owners' files of one start offset differ: a zombie must not overwrite."""
+    ensure_topic(connections, names["topic"], 4)
+    config = config_for(tmp_path, names, **{"flush.size": "1000", "rotate.schedule.interval.ms": "1000"})
+    first, second = start_sink(config), start_sink(config)
+    time.sleep(5)  # both in the group
+    producer, deliveries = stream(connections, names["topic"], 24_000, rate=2_000, seed=35, partitions=4)
+    time.sleep(3)
+    with paused(first):
+        time.sleep(20)  # past the session timeout: the other member takes every partition
+    producer.join()
+    wait_caught_up(connections, names, deliveries, partitions=4)
+    for proc in (first, second):
+        proc.terminate()
+    outputs = [proc.communicate(timeout=120)[0] for proc in (first, second)]
+
+    assert [p.returncode for p in (first, second)] == [0, 0], [o[-3000:] for o in outputs]
+    assert all("task failed" not in out for out in outputs)
+    assert_every_offset_once(connections, s3, lake, names, deliveries, partitions=4)
