@@ -1,10 +1,17 @@
-"""The commit protocol of one round: prove ownership, upload the files, upload the manifest, commit the offset
-(in a transaction with the round's dead letters when there is a DLQ), advance the watermark.
+"""The commit protocol, for every partition with rounds closed since the last commit, all at once: prove
+ownership, upload the files (in parallel), prove ownership again, upload one manifest per partition, then commit
+every partition's offset in one request — in one Kafka transaction with the dead letters when there is a DLQ —
+and advance the watermarks.
 
-Any failure to commit is a CommitFailed: the task drops what it holds and rewinds to the committed offsets.
+A partition's rounds closed in a row merge into one committed round (one manifest), so the cost of a commit is
+paid per batch of records, not per file. Any failure to commit is a CommitFailed: the task drops what it holds
+and rewinds to the committed offsets.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaException, TopicPartition
 
@@ -15,6 +22,8 @@ from ingest.sink.dlq import DeadLetter
 from ingest.sink.ledger import file_entry, manifest
 from ingest.sink.partition_writer import ClosedRound, PartitionWriter
 from ingest.sink.writer import file_bytes, object_key
+
+UPLOADERS = 8  # PUTs in flight at once: S3 latency, not bandwidth, bounds many small files
 
 
 def time_field(config: SinkConfig, schema) -> str | None:
@@ -30,6 +39,33 @@ def first_offset(closed: ClosedRound, letters: list[DeadLetter], commit_offset: 
     return min(firsts, default=commit_offset)
 
 
+def merged(earlier: ClosedRound | None, later: ClosedRound) -> ClosedRound:
+    """Two rounds of one partition in a row as one: every file, the later commit offset."""
+    if earlier is None:
+        return later
+    times = [t for t in (earlier.max_record_ms, later.max_record_ms) if t is not None]
+    return ClosedRound(earlier.files + later.files, later.commit_offset, max(times) if times else None,
+                       later.reason)
+
+
+Pending = dict[tuple[str, int], tuple[PartitionWriter, ClosedRound]]  # per partition: its rounds not yet committed
+
+
+def pend(pending: Pending, writer: PartitionWriter, closed: ClosedRound) -> None:
+    """Add a closed round to what the next commit carries: rounds of one partition in a row merge into one."""
+    key = (writer.topic, writer.partition)
+    pending[key] = (writer, merged(pending[key][1] if key in pending else None, closed))
+
+
+@dataclass
+class Round:
+    """What one commit carries for one partition: its closed files up to commit_offset and its dead letters."""
+
+    writer: PartitionWriter
+    closed: ClosedRound
+    letters: list[DeadLetter]
+
+
 class RoundCommitter:
     """Commits a task's rounds with the task's clients (consumer, storage, DLQ), watermarks and counters."""
 
@@ -39,50 +75,69 @@ class RoundCommitter:
         self.watermarks, self.stats, self.task_id = watermarks, stats, task_id
         self.transactional_id, self.clock_ms = transactional_id, clock_ms
         self.time_field = time_field(config, schema)
+        self.pool = ThreadPoolExecutor(UPLOADERS, thread_name_prefix=f"sink-{task_id}-put")
 
-    def commit(self, writer: PartitionWriter, closed: ClosedRound, letters: list[DeadLetter]) -> None:
-        """Upload the round's files and manifest, then commit its offset with its dead letters."""
-        cfg, key = self.config, (writer.topic, writer.partition)
-        offset = closed.commit_offset
-        start = writer.committed if writer.committed is not None else first_offset(closed, letters, offset)
-        entries = []
-        for f in closed.files:
-            name = object_key(cfg.topics_dir, writer.topic, f.encoded, writer.partition, f.start_offset, cfg.extension)
-            body = file_bytes(f.table, cfg.format, cfg.parquet_codec, self.schema)
-            self.check_owner(writer)
-            self.storage.put(name, body)
-            entries.append(file_entry(name, f.encoded, writer.partition, f.table, len(body), self.time_field))
+    def commit(self, rounds: list[Round]) -> None:
+        """Upload the rounds' files and manifests, then commit their offsets with their dead letters."""
+        if not rounds:
+            return
+        uploads = [(r, f) for r in rounds for f in r.closed.files]
+        if uploads:
+            self.check_owner(rounds)
+        entries: dict[int, list[dict]] = {id(r): [] for r in rounds}
+        for (r, _), entry in zip(uploads, self.pool.map(self._upload, uploads), strict=True):
+            entries[id(r)].append(entry)
             self.stats.files += 1
-            self.stats.written += f.table.num_rows
-            self.stats.bytes += len(body)
-        self.check_owner(writer)
-        self.storage.put_json(manifest_key(cfg.name, *key, start), manifest(
-            cfg.name, writer.topic, writer.partition, start, offset, entries,
-            cfg.dlq_topic if self.dlq is not None else None, [d.offset for d in letters],
-            {"task": self.task_id, "transactional_id": self.transactional_id if self.dlq is not None else None},
-            self.clock_ms()))
-        tp = TopicPartition(writer.topic, writer.partition, offset)
+            self.stats.written += entry["rows"]
+            self.stats.bytes += entry["size"]
+        self.check_owner(rounds)
+        list(self.pool.map(lambda r: self.storage.put_json(*self._manifest(r, entries[id(r)])), rounds))
+        offsets = [TopicPartition(r.writer.topic, r.writer.partition, r.closed.commit_offset) for r in rounds]
         if self.dlq is not None:
-            self.dlq.commit(letters, [tp], self.consumer.consumer_group_metadata())
+            self.dlq.commit([d for r in rounds for d in r.letters], offsets, self.consumer.consumer_group_metadata())
         else:
-            self.consumer_commit(tp)
-        writer.committed = offset
-        self.stats.commits += 1
-        high = self.consumer.get_watermark_offsets(tp, cached=True)[1]
-        self.watermarks.advance(key, offset, high if high >= 0 else None, closed.max_record_ms)
+            self.consumer_commit(offsets)
+        for r, tp in zip(rounds, offsets, strict=True):
+            r.writer.committed = tp.offset
+            self.stats.commits += 1
+            high = self.consumer.get_watermark_offsets(tp, cached=True)[1]
+            self.watermarks.advance((tp.topic, tp.partition), tp.offset, high if high >= 0 else None,
+                                    r.closed.max_record_ms)
 
-    def consumer_commit(self, tp: TopicPartition) -> None:
+    def _upload(self, item) -> dict:
+        r, f = item
+        cfg, writer = self.config, r.writer
+        name = object_key(cfg.topics_dir, writer.topic, f.encoded, writer.partition, f.start_offset, cfg.extension)
+        body = file_bytes(f.table, cfg.format, cfg.parquet_codec, self.schema)
+        self.storage.put(name, body)
+        return file_entry(name, f.encoded, writer.partition, f.table, len(body), self.time_field)
+
+    def _manifest(self, r: Round, files: list[dict]) -> tuple[str, dict]:
+        cfg, writer, offset = self.config, r.writer, r.closed.commit_offset
+        start = writer.committed if writer.committed is not None else first_offset(r.closed, r.letters, offset)
+        return manifest_key(cfg.name, writer.topic, writer.partition, start), manifest(
+            cfg.name, writer.topic, writer.partition, start, offset, files,
+            cfg.dlq_topic if self.dlq is not None else None, [d.offset for d in r.letters],
+            {"task": self.task_id, "transactional_id": self.transactional_id if self.dlq is not None else None},
+            self.clock_ms())
+
+    def consumer_commit(self, offsets: list[TopicPartition]) -> None:
         try:
-            self.consumer.commit(offsets=[tp], asynchronous=False)
+            self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
             if exc.args[0].fatal():
                 raise
-            raise CommitFailed(f"offset {tp.topic}[{tp.partition}]@{tp.offset}", exc.args[0].str()) from None
+            shown = ", ".join(f"{tp.topic}[{tp.partition}]@{tp.offset}" for tp in offsets)
+            raise CommitFailed(f"offsets {shown}", exc.args[0].str()) from None
 
-    def check_owner(self, writer: PartitionWriter) -> None:
-        """Before uploading, prove the task still owns the partition: a member that was paused (SIGSTOP, GC, a
-        slow S3) and lost it must not overwrite the new owner's files. Re-committing the committed offset fails
-        for a member the group has moved on from."""
-        if writer.committed is not None:
-            self.consumer_commit(TopicPartition(writer.topic, writer.partition, writer.committed))
+    def check_owner(self, rounds: list[Round]) -> None:
+        """Before uploading, prove the task still owns the partitions: a member that was paused (SIGSTOP, GC, a
+        slow S3) and lost them must not overwrite the new owner's files. Re-committing the committed offsets
+        fails for a member the group has moved on from."""
+        held = [TopicPartition(r.writer.topic, r.writer.partition, r.writer.committed) for r in rounds
+                if r.writer.committed is not None]
+        if held:
+            self.consumer_commit(held)
 
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)

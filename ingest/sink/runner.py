@@ -6,35 +6,17 @@ import logging
 import signal
 import threading
 import time
-from dataclasses import fields
 
 from ingest.clients import ensure_topic
 from ingest.config import SinkConfig
 from ingest.errors import SluiceError
 from ingest.sink.dlq import DLQ_MAX_MESSAGE_BYTES
+from ingest.sink.stats import summary, totals
 from ingest.sink.storage import Storage
-from ingest.sink.task import SinkTask, TaskStats
+from ingest.sink.task import SinkTask
 
 log = logging.getLogger("sluice.sink")
 JOIN_GRACE_S = 15.0  # time a fresh consumer group may take to hand out partitions before "idle" counts
-
-
-def totals(tasks: list[SinkTask]) -> TaskStats:
-    total = TaskStats()
-    for task in tasks:
-        for f in fields(TaskStats):
-            if f.name in ("last_message", "assigned_at"):
-                setattr(total, f.name, max(getattr(total, f.name), getattr(task.stats, f.name)))
-            else:
-                setattr(total, f.name, getattr(total, f.name) + getattr(task.stats, f.name))
-    return total
-
-
-def summary(tasks: list[SinkTask]) -> str:
-    t = totals(tasks)
-    return (f"good={t.good} dead_lettered={t.dead_lettered} dropped={t.dropped} ignored={t.ignored} "
-            f"written={t.written} files={t.files} bytes={t.bytes} commits={t.commits} rewinds={t.rewinds} "
-            f"lag={t.lag} unfetched={t.fetch_lag}")
 
 
 def run_sink(config: SinkConfig, instance_id: str | None = None, create_bucket: bool = False,

@@ -1,8 +1,9 @@
 """One sink task: a consumer in the connector's group, writing its partitions' records to S3.
 
-The order that makes it exactly-once, per round of files: check the task still owns the partition, upload the
-files, upload the round's manifest to the commit ledger, then commit the offset — in one Kafka transaction with
-the round's dead letters when there is a DLQ — then write the watermark. A crash anywhere in between replays
+The order that makes it exactly-once, for the rounds of files closed by a batch of records (see commit.py): check
+the task still owns the partitions, upload the files, upload each partition's manifest to the commit ledger, then
+commit the offsets — in one Kafka transaction with the dead letters when there is a DLQ — then write the
+watermarks. A crash anywhere in between replays
 from the last commit and rewrites the same keys; an aborted transaction's dead letters are never seen by
 `read_committed` readers. A commit that fails (the broker away, the group moved on) is not the task's end: it
 drops what it holds, rewinds to the committed offsets and goes on. Revoked partitions hand over cleanly (upload
@@ -16,7 +17,6 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -24,33 +24,17 @@ from ingest.clients import kafka_config
 from ingest.config import SinkConfig
 from ingest.errors import CommitFailed, SinkStopped
 from ingest.schema import load_schema
-from ingest.sink.commit import RoundCommitter
+from ingest.sink.commit import Pending, Round, RoundCommitter, pend
 from ingest.sink.dlq import DeadLetter, DeadLetterQueue
 from ingest.sink.partition_writer import ClosedRound, PartitionWriter
 from ingest.sink.records import PartitionBatch, RecordConverter
+from ingest.sink.stats import TaskStats, lags
 from ingest.sink.storage import Storage
 from ingest.sink.watermark import Watermarks
 
 log = logging.getLogger("sluice.sink")
 MAX_FAILED_COMMITS = 8  # in a row, each after a rewind: then the task stops with the error
 S3_TIMEOUT_S = 20.0  # per connect and read: a frozen S3 shows as a timeout, then Storage retries with backoff
-
-
-@dataclass
-class TaskStats:
-    good: int = 0
-    dead_lettered: int = 0
-    dropped: int = 0  # bad records with errors.tolerance=all and no DLQ topic
-    ignored: int = 0
-    written: int = 0
-    files: int = 0
-    bytes: int = 0
-    commits: int = 0
-    rewinds: int = 0  # commits that failed and were redone from the committed offsets
-    lag: int = 0
-    fetch_lag: int = 0
-    last_message: float = 0.0
-    assigned_at: float = 0.0  # monotonic time of the last assignment
 
 
 def wall_ms() -> int:
@@ -115,15 +99,18 @@ class SinkTask:
     def _on_revoke(self, _consumer, partitions: list[TopicPartition]) -> None:
         """A clean hand-over: upload and commit what is open, so the next owner starts where this one ended
         (unless the task is failing: then nothing it holds is committed)."""
+        pending: Pending = {}
         for tp in partitions:
             writer = self.writers.pop((tp.topic, tp.partition), None)
             closed = writer.close_now("revoke") if writer is not None and not self.failed else None
             if closed is not None:
-                try:
-                    self._commit_round(writer, closed)
-                except CommitFailed as exc:  # the next owner reads the round again from the committed offset
-                    log.warning("task %d: hand-over of %s[%d] not committed: %s", self.task_id, tp.topic,
-                                tp.partition, exc)
+                pending[(tp.topic, tp.partition)] = (writer, closed)
+        try:
+            self._commit(pending)
+        except CommitFailed as exc:  # the next owner reads the rounds again from the committed offsets
+            log.warning("task %d: hand-over of %s not committed: %s", self.task_id,
+                        sorted(f"{t}[{p}]" for t, p in pending), exc)
+        for tp in partitions:
             self.dead_letters.pop((tp.topic, tp.partition), None)
         if not self.failed:
             self.watermarks.flush(force=True)
@@ -156,7 +143,7 @@ class SinkTask:
                 self._guarded(self._handle, messages)
                 self._guarded(self._rotate_scheduled)
                 self.watermarks.flush()
-                self.stats.lag, self.stats.fetch_lag = self._lags()
+                self.stats.lag, self.stats.fetch_lag = lags(self.consumer, self.writers)
             self._guarded(self._close_all, "shutdown")
             self.watermarks.flush(force=True)
         except BaseException:
@@ -164,6 +151,7 @@ class SinkTask:
             raise
         finally:
             self.consumer.close()
+            self.committer.close()
             if self.dlq is not None:
                 self.dlq.close()
 
@@ -231,12 +219,21 @@ class SinkTask:
         if by_partition and self._waiting_for_topic:
             log.info("task %d: records arrive: the topic is there", self.task_id)
             self._waiting_for_topic = False
+        pending: Pending = {}
+        stopped = None
         for key, batch in by_partition.items():
             writer = self.writers.get(key)
             if writer is not None:  # else revoked while these were in flight: the next owner reads them
-                self._process(writer, self.converter.convert(key[0], key[1], batch))
+                stopped = self._process(writer, self.converter.convert(key[0], key[1], batch), pending)
+                if stopped is not None:
+                    break
+        self._commit(pending)
+        if stopped is not None:  # the good records before the bad one are committed; nothing at or after it
+            raise stopped
 
-    def _process(self, writer: PartitionWriter, batch: PartitionBatch) -> None:
+    def _process(self, writer: PartitionWriter, batch: PartitionBatch, pending: Pending) -> SinkStopped | None:
+        """Add a partition's batch to its writer; the rounds that close join `pending`. With errors.tolerance=none
+        a bad record closes the round before it and is returned as the reason to stop."""
         self.stats.ignored += batch.ignored
         stop_at = None
         if batch.bad and self.config.errors_tolerance == "none":
@@ -256,53 +253,38 @@ class SinkTask:
                     log.warning("dropped %s[%d]@%d: %s", batch.topic, batch.partition, bad.message.offset(),
                                 bad.reason)
         self.stats.good += batch.rows.num_rows
+        key = (writer.topic, writer.partition)
         for closed in writer.add(batch.rows, batch.offsets, batch.times_ms, batch.codes, batch.encodings,
                                  batch.end_offset, self.clock_ms()):
-            self._commit_round(writer, closed)
-        if not writer.has_open_files and writer.next_offset != writer.committed:
-            self._commit_round(writer, ClosedRound([], writer.next_offset, None, "no rows"))  # dead letters only
-        if stop_at is not None:  # the good records before the bad one are committed; nothing at or after it
-            closed = writer.close_now("stop")
-            if closed is not None:
-                self._commit_round(writer, closed)
-            bad = batch.bad[0]
-            raise SinkStopped(batch.topic, batch.partition, stop_at, bad.reason)
+            pend(pending, writer, closed)
+        to_commit = pending[key][1].commit_offset if key in pending else writer.committed
+        if not writer.has_open_files and writer.next_offset != to_commit:  # dead letters only
+            pend(pending, writer, ClosedRound([], writer.next_offset, None, "no rows"))
+        if stop_at is None:
+            return None
+        closed = writer.close_now("stop")
+        if closed is not None:
+            pend(pending, writer, closed)
+        return SinkStopped(batch.topic, batch.partition, stop_at, batch.bad[0].reason)
 
     def _rotate_scheduled(self) -> None:
         now = self.clock_ms()
-        for writer in list(self.writers.values()):
-            if writer.scheduled_due(now):
-                self._commit_round(writer, writer.close_now("schedule"))
+        closing = {key: (writer, writer.close_now("schedule")) for key, writer in list(self.writers.items())
+                   if writer.scheduled_due(now)}
+        self._commit({key: pair for key, pair in closing.items() if pair[1] is not None})
 
     def _close_all(self, reason: str) -> None:
-        for writer in list(self.writers.values()):
-            closed = writer.close_now(reason)
-            if closed is not None:
-                self._commit_round(writer, closed)
+        closing = {key: (writer, writer.close_now(reason)) for key, writer in list(self.writers.items())}
+        self._commit({key: pair for key, pair in closing.items() if pair[1] is not None})
 
     # -- upload, then commit ---------------------------------------------------------------------------
-    def _commit_round(self, writer: PartitionWriter, closed: ClosedRound) -> None:
-        key = (writer.topic, writer.partition)
-        letters = [d for d in self.dead_letters.get(key, []) if d.offset < closed.commit_offset]
-        self.committer.commit(writer, closed, letters)
+    def _commit(self, pending: Pending) -> None:
+        """Commit every partition's pending round at once, each with the dead letters below its offset."""
+        if not pending:
+            return
+        self.committer.commit([
+            Round(writer, closed, [d for d in self.dead_letters.get(key, []) if d.offset < closed.commit_offset])
+            for key, (writer, closed) in pending.items()])
         self.failed_commits = 0
-        self.dead_letters[key] = [d for d in self.dead_letters.get(key, []) if d.offset >= closed.commit_offset]
-
-    def _lags(self) -> tuple[int, int]:
-        """(records not yet committed, records not yet consumed) over the assigned partitions, from the last
-        fetch's high watermarks; a partition whose high watermark is unknown yet counts one unconsumed record.
-
-        Asked from the task's own thread: the consumer is not shared with other threads."""
-        committed_lag = fetch_lag = 0
-        for (topic, partition), writer in list(self.writers.items()):
-            low, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
-            if high < 0:
-                fetch_lag += 1
-                continue
-            position = self.consumer.position([TopicPartition(topic, partition)])[0].offset
-            if position < 0:  # nothing fetched since the assignment: the task resumes at the committed offset
-                position = writer.committed if writer.committed is not None else max(low, 0)
-            fetch_lag += max(high - position, 0)
-            if writer.committed is not None:
-                committed_lag += max(high - writer.committed, 0)
-        return committed_lag, fetch_lag
+        for key, (_, closed) in pending.items():
+            self.dead_letters[key] = [d for d in self.dead_letters.get(key, []) if d.offset >= closed.commit_offset]

@@ -27,14 +27,34 @@ def config_for(tmp_path, names, **extra):
         "rotate.schedule.interval.ms": "2000", **extra})  # idle files close: the group catches up to the end
 
 
+class Producing(threading.Thread):
+    """`sluice produce` in the background; join() re-raises its error: the checks need every delivery."""
+
+    def __init__(self, connections, topic: str, count: int, rate: float, seed: int, partitions: int):
+        super().__init__(name=f"produce-{topic}")
+        self.args_ = (connections, topic, count, 3, START_MS)
+        self.kwargs_ = {"bad_ratio": 0.01, "seed": seed, "rate": rate, "partitions": partitions,
+                        "progress": False}
+        self.deliveries: list = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            produce(*self.args_, deliveries=self.deliveries, **self.kwargs_)
+        except BaseException as exc:  # re-raised by join()
+            self.error = exc
+
+    def join(self, timeout=None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise AssertionError(f"producing failed: {self.error}") from self.error
+
+
 def stream(connections, topic: str, count: int, rate: float, seed: int, partitions: int = PARTITIONS):
     """Produce in the background; returns (thread, deliveries)."""
-    deliveries: list = []
-    thread = threading.Thread(target=produce, args=(connections, topic, count, 3, START_MS), kwargs={
-        "bad_ratio": 0.01, "seed": seed, "rate": rate, "partitions": partitions, "progress": False,
-        "deliveries": deliveries})
+    thread = Producing(connections, topic, count, rate, seed, partitions)
     thread.start()
-    return thread, deliveries
+    return thread, thread.deliveries
 
 
 def wait_caught_up(connections, names, deliveries, partitions: int = PARTITIONS, timeout: float = 120) -> None:

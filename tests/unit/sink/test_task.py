@@ -49,6 +49,7 @@ class Message:
 
     _offset: int
     _value: bytes | None
+    _partition: int = PARTITION
 
     def value(self):
         return self._value
@@ -66,7 +67,7 @@ class Message:
         return TOPIC
 
     def partition(self):
-        return PARTITION
+        return self._partition
 
     def error(self):
         return None
@@ -75,11 +76,11 @@ class Message:
         return None
 
 
-def good(offset: int) -> Message:
+def good(offset: int, partition: int = PARTITION) -> Message:
     """A valid event, `offset` seconds into the hour."""
     event = {"event_id": "0b6c8f43-2c8f-4f22-9f0a-2d1a0e5e1b11", "event_type": "click",
              "event_time": f"2024-01-15T10:00:{offset % 60:02d}Z", "payload": {}}
-    return Message(offset, json.dumps(event).encode())
+    return Message(offset, json.dumps(event).encode(), partition)
 
 
 def bad(offset: int) -> Message:
@@ -336,3 +337,29 @@ def test_a_failing_task_hands_nothing_over_on_revoke(monkeypatch):
     task.failed = True
     task._on_revoke(task.consumer, [TopicPartition(TOPIC, PARTITION)])
     assert events == []
+
+
+def test_rounds_of_one_partition_closed_by_one_batch_are_committed_as_one(monkeypatch):
+    task, events = make_task(monkeypatch, committed=40)
+    task._handle([good(o) for o in range(40, 47)])
+    assert events[:5] == [commit(40), ("put", key(40)), ("put", key(43)), commit(40), ("put_json", manifest(40))] \
+        or events[:5] == [commit(40), ("put", key(43)), ("put", key(40)), commit(40), ("put_json", manifest(40))]
+    assert events[5:] == [commit(46), *WATERMARK_WRITE]
+    document = task.storage.documents[manifest(40)]
+    assert (document["start_offset"], document["commit_offset"], document["records"]) == (40, 46, 6)
+    assert [f["first_offset"] for f in document["files"]] == [40, 43]
+    assert (writer(task).committed, writer(task).state.count, task.stats.commits) == (46, 1, 1)
+
+
+def test_partitions_closed_by_one_batch_share_one_ownership_check_and_one_commit(monkeypatch):
+    task, events = make_task(monkeypatch, committed=40)
+    task._on_assign(task.consumer, [TopicPartition(TOPIC, 3)])
+    task._handle([good(o, p) for p in (PARTITION, 3) for o in range(40, 43)])
+    checks = [e for e in events if e[0] == "commit" and e[3] == 40]
+    assert checks == [("commit", TOPIC, PARTITION, 40), ("commit", TOPIC, 3, 40)] * 2  # before files, manifests
+    assert [e for e in events if e[0] == "commit" and e[3] == 43] == [("commit", TOPIC, PARTITION, 43),
+                                                                     ("commit", TOPIC, 3, 43)]
+    assert {e[1] for e in events if e[0] == "put_json" and "/ledger/" in e[1]} == {
+        manifest(40), f"_sluice/s3-sink/ledger/{TOPIC}/00003/{40:020d}.json"}
+    last_put = max(i for i, e in enumerate(events) if e[0] in ("put", "put_json") and "/watermarks/" not in e[1])
+    assert events.index(("commit", TOPIC, PARTITION, 43)) > last_put  # offsets only after every upload
