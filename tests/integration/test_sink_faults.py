@@ -13,7 +13,7 @@ from ingest.config import load_sink_config
 from ingest.produce import produce
 from ingest.sink.runner import run_sink as run_in_process
 from support.faults import dlq_offsets, frozen, lake_offsets, ledger_check, paused, start_service, stop_service
-from support.sink import START_MS, committed, run_sink, sink_config, start_sink
+from support.sink import START_MS, committed, run_sink, sink_config, sink_log, start_sink
 
 PARTITIONS = 2
 
@@ -57,11 +57,17 @@ def stream(connections, topic: str, count: int, rate: float, seed: int, partitio
     return thread, thread.deliveries
 
 
-def wait_caught_up(connections, names, deliveries, partitions: int = PARTITIONS, timeout: float = 120) -> None:
+def wait_caught_up(connections, names, deliveries, sinks, partitions: int = PARTITIONS, timeout: float = 120) -> None:
+    """Until the group has committed every delivered offset; else the sinks are stopped and their logs shown."""
     ends = [1 + max((o for p, o, _ in deliveries if p == part), default=-1) for part in range(partitions)]
     deadline = time.monotonic() + timeout
-    while committed(connections, f"connect-{names['name']}", names["topic"], partitions) != ends:
-        assert time.monotonic() < deadline, "the sink did not catch up"
+    while (group := committed(connections, f"connect-{names['name']}", names["topic"], partitions)) != ends:
+        if time.monotonic() > deadline:
+            for sink in sinks:
+                sink.kill()
+                sink.wait()
+            logs = "\n".join(sink_log(sink)[-6000:] for sink in sinks)
+            raise AssertionError(f"the sink did not catch up: committed {group}, ends {ends}\n{logs}")
         time.sleep(1)
 
 
@@ -81,16 +87,17 @@ def assert_every_offset_once(connections, s3, lake, names, deliveries, partition
 
 def test_the_broker_stopped_and_started_mid_stream_is_survived(tmp_path, connections, s3, lake, names):
     ensure_topic(connections, names["topic"], PARTITIONS)
-    sink = start_sink(config_for(tmp_path, names))
+    sink = start_sink(config_for(tmp_path, names), log=tmp_path / "sink.log")
     producer, deliveries = stream(connections, names["topic"], 30_000, rate=3_000, seed=31)
     time.sleep(4)
     stop_service("kafka")
     time.sleep(15)  # past the group's session timeout: the member is gone when the broker is back
     start_service("kafka")
     producer.join()
-    wait_caught_up(connections, names, deliveries)
+    wait_caught_up(connections, names, deliveries, [sink])
     sink.terminate()
-    out = sink.communicate(timeout=120)[0]
+    sink.wait(timeout=120)
+    out = sink_log(sink)
 
     assert sink.returncode == 0, out[-4000:]
     assert "task failed" not in out
@@ -99,16 +106,17 @@ def test_the_broker_stopped_and_started_mid_stream_is_survived(tmp_path, connect
 
 def test_s3_frozen_past_the_clients_timeouts_loses_and_repeats_nothing(tmp_path, connections, s3, lake, names):
     ensure_topic(connections, names["topic"], PARTITIONS)
-    sink = start_sink(config_for(tmp_path, names))
+    sink = start_sink(config_for(tmp_path, names), log=tmp_path / "sink.log")
     producer, deliveries = stream(connections, names["topic"], 12_000, rate=1_000, seed=32)
     time.sleep(5)  # the sink is writing
     with frozen("s3"):
         time.sleep(30)  # the sink's S3 read timeout is 20 s: its PUTs time out and are sent again
         producer.join()
         stalled = committed(connections, f"connect-{names['name']}", names["topic"], PARTITIONS)
-    wait_caught_up(connections, names, deliveries)
+    wait_caught_up(connections, names, deliveries, [sink])
     sink.terminate()
-    out = sink.communicate(timeout=120)[0]
+    sink.wait(timeout=120)
+    out = sink_log(sink)
 
     assert sink.returncode == 0, out[-4000:]
     assert sum(max(o, 0) for o in stalled) < len(deliveries), "the freeze came too late to matter"
@@ -172,17 +180,19 @@ def test_a_frozen_member_never_uploads_for_partitions_it_lost(tmp_path, connecti
     """Wall-clock rotation makes two owners' files of one start offset differ: a zombie must not overwrite."""
     ensure_topic(connections, names["topic"], 4)
     config = config_for(tmp_path, names, **{"flush.size": "1000", "rotate.schedule.interval.ms": "1000"})
-    first, second = start_sink(config), start_sink(config)
+    first, second = (start_sink(config, log=tmp_path / f"sink-{i}.log") for i in (1, 2))
     time.sleep(5)  # both in the group
     producer, deliveries = stream(connections, names["topic"], 24_000, rate=2_000, seed=35, partitions=4)
     time.sleep(3)
     with paused(first):
         time.sleep(20)  # past the session timeout: the other member takes every partition
     producer.join()
-    wait_caught_up(connections, names, deliveries, partitions=4)
+    wait_caught_up(connections, names, deliveries, [first, second], partitions=4)
     for proc in (first, second):
         proc.terminate()
-    outputs = [proc.communicate(timeout=120)[0] for proc in (first, second)]
+    for proc in (first, second):
+        proc.wait(timeout=120)
+    outputs = [sink_log(proc) for proc in (first, second)]
 
     assert [p.returncode for p in (first, second)] == [0, 0], [o[-3000:] for o in outputs]
     assert all("task failed" not in out for out in outputs)

@@ -29,9 +29,22 @@ def sink_config(tmp_path: Path, name: str, **changes: str) -> Path:
     return path
 
 
-def start_sink(config: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([SLUICE, "sink", "--config", str(config), "--create-bucket", "--stats-every", "2", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def start_sink(config: Path, *args: str, log: Path | None = None) -> subprocess.Popen:
+    """`sluice sink` in the background; its output in .stdout, or with `log` in that file (read it with
+    sink_log): a pipe nobody reads while the sink runs fills up (librdkafka logs every failed connect while a
+    broker is away) and then blocks the sink."""
+    out = open(log, "w") if log is not None else subprocess.PIPE  # noqa: SIM115 - the child holds it
+    proc = subprocess.Popen([SLUICE, "sink", "--config", str(config), "--create-bucket", "--stats-every", "2",
+                             *args], stdout=out, stderr=subprocess.STDOUT, text=True)
+    if log is not None:
+        out.close()
+        proc.log_path = log
+    return proc
+
+
+def sink_log(proc: subprocess.Popen) -> str:
+    """The output of a sink started with `log`."""
+    return proc.log_path.read_text()
 
 
 def run_sink(config: Path, *args: str, idle: float = 3, timeout: float = 60) -> subprocess.CompletedProcess:
