@@ -140,4 +140,4 @@ class RoundCommitter:
             self.consumer_commit(held)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)  # queued uploads of a failed commit never start
