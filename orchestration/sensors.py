@@ -9,6 +9,7 @@ from ingest.dlq.kafka_io import topic_depth
 from ingest.lake.keys import raw_hour_prefix, topic_prefix
 from ingest.lake.listing import complete_until, fingerprint, hours_since
 from orchestration.lib.raw_sensor import plan_tick, scan_from
+from orchestration.lib.run_workers import process_alive, worker_pid
 from orchestration.resources import KafkaResource, LakeResource, service_connections
 
 
@@ -56,3 +57,28 @@ def dlq_growth_sensor_for(job: dg.JobDefinition, topic: str, threshold: int = 10
 def run_failure_log(context: dg.RunFailureSensorContext):
     context.log.error("run %s of %s failed: %s", context.dagster_run.run_id, context.dagster_run.job_name,
                       context.failure_event.message)
+
+
+@dg.sensor(minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Fails a 'Started' run whose worker process is gone (killed, out of memory, dagster dev "
+                       "stopped), which Dagster's run monitoring cannot see with the default run launcher; run "
+                       "retries then launch it again.")
+def run_worker_watchdog(context: dg.SensorEvaluationContext):
+    instance = context.instance
+    if type(instance.run_launcher).__name__ != "DefaultRunLauncher":  # workers elsewhere: run monitoring's job
+        return dg.SkipReason(f"run launcher {type(instance.run_launcher).__name__}: run monitoring checks workers")
+    failed = []
+    for record in instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]), limit=200):
+        run_id = record.dagster_run.run_id
+        events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+        pid = worker_pid([event.message for event in events])
+        if pid is None or process_alive(pid):
+            continue
+        run = instance.get_run_by_id(run_id)
+        if run is not None and run.status == dg.DagsterRunStatus.STARTED:
+            instance.report_run_failed(run, f"Run worker (pid {pid}) is gone: the run cannot finish; failed so "
+                                            "that run retries can launch it again.")
+            context.log.warning("run %s: worker pid %d is gone; marked failed", run_id, pid)
+            failed.append(run_id)
+    return dg.SkipReason(f"failed {len(failed)} run(s) whose worker was gone: {failed}" if failed
+                         else "every started run's worker is alive")

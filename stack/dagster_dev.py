@@ -14,15 +14,39 @@ from pathlib import Path
 from ingest.connections import REPO_ROOT
 
 BIN = Path(sys.executable).parent
-# No first-visit newsletter dialog over the UI, no usage telemetry sent from a local run.
-INSTANCE = "nux:\n  enabled: false\ntelemetry:\n  enabled: false\n"
+MANAGED = "# written by sluice (stack/dagster_dev.py): delete this line to keep your own settings"
+# No first-visit newsletter dialog over the UI, no usage telemetry sent from a local run. A failed run (an asset's
+# error, or a worker that died: see orchestration/sensors.py run_worker_watchdog) is retried twice; runs of one
+# partition wait for each other (one at a time per dagster/partition value); run monitoring fails a run that never
+# starts (3 min) or runs for more than 2 hours.
+INSTANCE = f"""{MANAGED}
+nux:
+  enabled: false
+telemetry:
+  enabled: false
+run_retries:
+  enabled: true
+  max_retries: 2
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  max_runtime_seconds: 7200
+  poll_interval_seconds: 30
+concurrency:
+  runs:
+    tag_concurrency_limits:
+      - key: dagster/partition
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+"""
 
 
 def dagster_home(path: Path) -> Path:
-    """Create `path` with a dagster.yaml (kept if one is there: a user's settings win)."""
+    """Create `path` with Sluice's dagster.yaml; a file without the MANAGED line is the user's and is kept."""
     path.mkdir(parents=True, exist_ok=True)
     config = path / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or config.read_text().startswith(MANAGED):
         config.write_text(INSTANCE)
     return path
 
