@@ -6,27 +6,39 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from ingest.dlq.kafka_io import topic_depth
-from ingest.lake.keys import raw_hour_prefix, topic_prefix
-from ingest.lake.listing import complete_until, fingerprint, hours_since
-from orchestration.lib.raw_sensor import plan_tick, scan_from
+from ingest.lake.ledger import ledger_partitions, read_ledger
+from ingest.lake.listing import least_complete, watermarks
+from orchestration.lib.raw_sensor import plan_tick, read_cursor
 from orchestration.lib.run_workers import process_alive, worker_pid
+from orchestration.partitions import hourly
 from orchestration.resources import KafkaResource, LakeResource, service_connections
+
+MANIFESTS_PER_TICK = 2000  # per Kafka partition: a tick stays short however far behind the cursor is
 
 
 def raw_zone_sensor_for(job: dg.JobDefinition) -> dg.SensorDefinition:
     @dg.sensor(job=job, minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Runs an hour when its raw files change and the sink's watermark says it is complete "
-                           "(or a 10-minute grace has passed). Run key: hour + digest of its files.")
+               description="Follows the sink's commit ledger: each committed round once, whatever its age; runs "
+                           "the UTC hours its files' event times span once the sink's watermark says they are "
+                           "complete (or a 10-minute grace has passed). Run key: hour + token of its new rounds.")
     def raw_zone_sensor(context: dg.SensorEvaluationContext, s3: S3Resource, lake: LakeResource):
         client = s3.get_client()
-        watermark = complete_until(client, lake.bucket, lake.connector, lake.topic)
-        hours = hours_since(client, lake.bucket, topic_prefix(lake.topics_dir, lake.topic), scan_from(context.cursor))
-        tick = plan_tick(context.cursor, hours, watermark, dt.datetime.now(dt.UTC), lambda hour: fingerprint(
-            client, lake.bucket, raw_hour_prefix(lake.topics_dir, lake.topic, hour)))
+        documents = watermarks(client, lake.bucket, lake.connector, lake.topic)
+        committed = {int(d["partition"]): d.get("committed_offset") for d in documents}
+        watermark = least_complete(documents)
+        read, _ = read_cursor(context.cursor)
+        new = {p: read_ledger(client, lake.bucket, lake.connector, lake.topic, p, read.get(str(p)),
+                              limit=MANIFESTS_PER_TICK)
+               for p in ledger_partitions(client, lake.bucket, lake.connector, lake.topic)}
+        tick = plan_tick(context.cursor, new, committed, watermark, dt.datetime.now(dt.UTC),
+                         hourly.start.astimezone(dt.UTC))
+        if tick.outside:
+            context.log.warning("hours before the partitions start, not run: %s", sorted(set(tick.outside)))
         for run in tick.runs:
-            yield dg.RunRequest(run_key=run.run_key, partition_key=run.key, tags={"sluice/raw_files": str(run.files)})
-        if tick.cursor is not None:
-            context.update_cursor(tick.cursor)
+            yield dg.RunRequest(run_key=run.run_key, partition_key=run.key, tags={"sluice/ledger_token": run.token})
+        context.update_cursor(tick.cursor)
+        if not tick.runs:
+            yield dg.SkipReason(f"{tick.accepted} new committed round(s); no complete hour to run")
 
     return raw_zone_sensor
 

@@ -58,13 +58,17 @@ def ledger_partitions(client, bucket: str, connector: str, topic: str) -> list[i
 
 
 def read_ledger(client, bucket: str, connector: str, topic: str, partition: int,
-                start_after: str | None = None) -> list[Manifest]:
-    """The partition's manifests after `start_after` (a key), in offset order."""
+                start_after: str | None = None, limit: int | None = None) -> list[Manifest]:
+    """The partition's manifests after `start_after` (a key), in offset order; at most `limit` of them."""
     args = {"Bucket": bucket, "Prefix": ledger_prefix(connector, topic, partition)}
     if start_after:
         args["StartAfter"] = start_after
-    keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(**args)
-            for o in page.get("Contents", []) if o["Key"].endswith(".json")]
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(**args):
+        keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".json")]
+        if limit is not None and len(keys) >= limit:
+            keys = keys[:limit]
+            break
     return [parse_manifest(k, json.loads(client.get_object(Bucket=bucket, Key=k)["Body"].read())) for k in keys]
 
 

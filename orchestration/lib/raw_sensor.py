@@ -1,45 +1,67 @@
-"""The raw-zone sensor's decisions, apart from Dagster: where to look, which hours to run, the next cursor.
+"""The raw-zone sensor's decisions, apart from Dagster: follow the sink's commit ledger from a cursor, note the
+UTC hours each committed round's files cover (by event time, whatever the sink's path layout), and run each hour
+once it is complete.
 
-The cursor is `{"next": <first hour not yet complete>, "seen": {<hour key>: <digest of its files>}}`. A tick
-re-reads the hours from `next` minus LOOKBACK (late files), runs every complete hour whose digest changed,
-and moves `next` to the first incomplete hour (else past the latest hour seen).
+The cursor is `{"v": 2, "read": {<kafka partition>: <last manifest key accepted>}, "pending": {<hour key>:
+<token>}}`. A tick reads each partition's manifests after its key (`StartAfter`: the cost is what is new, however
+old the data in it), accepts them in order while their round is committed (`commit_offset` at or below the
+committed offset in the partition's watermark), and folds each accepted manifest into the token of every hour its
+files span. A complete hour runs with run key `<hour>:<token>`, and leaves `pending`: new data for it later makes
+a new token, so a late round re-runs exactly its hours. A failed run is retried by Dagster's run retries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ingest.lake.ledger import Manifest
+from ingest.timefmt import parse_iso
 from orchestration.lib.windows import HOUR, partition_key, partition_start
 
-LOOKBACK = dt.timedelta(hours=6)  # hours behind the cursor re-checked for late files
 GRACE = dt.timedelta(minutes=10)  # without a watermark, an hour counts as complete this long after its end
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+CURSOR_VERSION = 2
 
 
 @dataclass(frozen=True)
 class HourRun:
     key: str  # the partition key
-    digest: str  # of the hour's files: part of the run key, so new files mean a new run
-    files: int
+    token: str  # of the committed rounds that touched the hour since it last ran
 
     @property
     def run_key(self) -> str:
-        return f"{self.key}:{self.digest}"
+        return f"{self.key}:{self.token}"
 
 
 @dataclass
 class Tick:
     runs: list[HourRun] = field(default_factory=list)
-    cursor: str | None = None  # None: keep the cursor as it is
+    cursor: str | None = None
+    accepted: int = 0  # manifests read and accepted this tick
+    outside: list[str] = field(default_factory=list)  # hours before the partitions start: never run
 
 
-def scan_from(cursor: str | None) -> dt.datetime:
-    """The first hour a tick lists: LOOKBACK before the cursor's open hour, or everything on the first tick."""
+def read_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """(last manifest key per Kafka partition, pending hour tokens); an older cursor starts over."""
     state = json.loads(cursor) if cursor else {}
-    return partition_start(state["next"]) - LOOKBACK if "next" in state else EPOCH
+    if state.get("v") != CURSOR_VERSION:
+        return {}, {}
+    return dict(state.get("read", {})), dict(state.get("pending", {}))
+
+
+def hours_spanned(manifest: Manifest) -> list[dt.datetime]:
+    """The UTC hours from each file's min to its max event time (files without event times add none)."""
+    hours: set[dt.datetime] = set()
+    for f in manifest.files:
+        if f.get("min_event_time") and f.get("max_event_time"):
+            first = parse_iso(f["min_event_time"]).replace(minute=0, second=0, microsecond=0)
+            last = parse_iso(f["max_event_time"])
+            while first <= last:
+                hours.add(first)
+                first += HOUR
+    return sorted(hours)
 
 
 def is_complete(hour: dt.datetime, watermark: dt.datetime | None, now: dt.datetime) -> bool:
@@ -47,24 +69,28 @@ def is_complete(hour: dt.datetime, watermark: dt.datetime | None, now: dt.dateti
     return (watermark is not None and watermark >= hour + HOUR) or now >= hour + HOUR + GRACE
 
 
-def plan_tick(cursor: str | None, hours: list[dt.datetime], watermark: dt.datetime | None, now: dt.datetime,
-              fingerprint: Callable[[dt.datetime], tuple[str, int]]) -> Tick:
-    """`hours`: those listed from `scan_from(cursor)`, ascending; `fingerprint(hour)` -> (digest, file count)."""
-    state = json.loads(cursor) if cursor else {}
-    seen: dict[str, str] = dict(state.get("seen", {}))
-    tick, next_open = Tick(), None
-    for hour in hours:
-        key = partition_key(hour)
-        if not is_complete(hour, watermark, now):
-            next_open = next_open or key
-            continue
-        digest, files = fingerprint(hour)
-        if seen.get(key) != digest:
-            seen[key] = digest
-            tick.runs.append(HourRun(key, digest, files))
-    latest = max((partition_start(k) for k in seen), default=None)
-    cursor_hour = partition_start(next_open) if next_open else (latest + HOUR if latest else None)
-    if cursor_hour is not None:
-        keep = {k: v for k, v in seen.items() if partition_start(k) >= cursor_hour - LOOKBACK}
-        tick.cursor = json.dumps({"next": partition_key(cursor_hour), "seen": keep})
+def plan_tick(cursor: str | None, new: dict[int, list[Manifest]], committed: dict[int, int | None],
+              watermark: dt.datetime | None, now: dt.datetime, first_hour: dt.datetime) -> Tick:
+    """`new`: each Kafka partition's manifests after the cursor's key, in offset order; `committed`: each
+    partition's committed offset (from its watermark). Hours before `first_hour` are reported, never run."""
+    read, pending = read_cursor(cursor)
+    tick = Tick()
+    for partition, manifests in sorted(new.items()):
+        for manifest in manifests:
+            offset = committed.get(partition)
+            if offset is None or manifest.commit_offset > offset:
+                break  # in flight (a replay may still rewrite it): read it again next tick
+            for hour in hours_spanned(manifest):
+                key = partition_key(hour)
+                if hour < first_hour:
+                    tick.outside.append(key)
+                    continue
+                seed = f"{pending.get(key, '')}|{manifest.key}@{manifest.commit_offset}"
+                pending[key] = hashlib.sha256(seed.encode()).hexdigest()[:16]
+            read[str(partition)] = manifest.key
+            tick.accepted += 1
+    for key in sorted(pending):
+        if is_complete(partition_start(key), watermark, now):
+            tick.runs.append(HourRun(key, pending.pop(key)))
+    tick.cursor = json.dumps({"v": CURSOR_VERSION, "read": read, "pending": pending}, sort_keys=True)
     return tick

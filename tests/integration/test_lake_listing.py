@@ -1,4 +1,4 @@
-"""Listings of the lake, called directly against the local S3: keys, hours after a point, digests, watermarks."""
+"""Listings of the lake, called directly against the local S3: keys and watermarks."""
 
 import datetime as dt
 import json
@@ -6,11 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ingest.lake.keys import hour_path, watermark_key
-from ingest.lake.listing import complete_until, fingerprint, hours_since, list_keys, watermarks
+from ingest.lake.keys import watermark_key
+from ingest.lake.listing import complete_until, list_keys, watermarks
 from ingest.sink.watermark import watermark_document
-
-PREFIX = "topics/events/"
 
 
 def at(*args: int) -> dt.datetime:
@@ -22,32 +20,10 @@ def put(s3, bucket: str, key: str, body: bytes = b"x") -> str:
     return s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"]
 
 
-def put_hour(s3, bucket: str, hour: dt.datetime, name: str = "events+0+0000000000.snappy.parquet") -> None:
-    put(s3, bucket, f"{PREFIX}{hour_path(hour)}/{name}")
-
-
 def put_watermark(s3, bucket: str, topic: str, partition: int, complete_until_ms: int | None) -> dict:
     document = watermark_document("sink", topic, partition, 10, 10, complete_until_ms, complete_until_ms, 0)
     put(s3, bucket, watermark_key("sink", topic, partition), json.dumps(document).encode())
     return document
-
-
-class ListedPrefixes:
-    """A client whose listings are recorded: the prefixes hours_since walked."""
-
-    def __init__(self, client):
-        self.client, self.prefixes = client, []
-
-    def get_paginator(self, name):
-        paginator = self.client.get_paginator(name)
-        recorded = self.prefixes
-
-        class Recording:
-            def paginate(self, **kwargs):
-                recorded.append(kwargs["Prefix"])
-                return paginator.paginate(**kwargs)
-
-        return Recording()
 
 
 @pytest.fixture
@@ -74,52 +50,6 @@ def test_list_keys_reads_every_page(s3, bucket):
         list(pool.map(lambda key: put(s3, bucket, key), keys))
 
     assert [k for k, _ in list_keys(s3, bucket, "p/")] == keys
-
-
-def test_hours_since_gives_the_hours_at_or_after_since_in_order(s3, bucket):
-    for hour in (at(2023, 12, 31, 23), at(2024, 1, 14, 22), at(2024, 1, 15, 8), at(2024, 1, 15, 9),
-                 at(2024, 1, 15, 10), at(2024, 2, 1, 0), at(2025, 1, 1, 5)):
-        put_hour(s3, bucket, hour)
-
-    assert hours_since(s3, bucket, PREFIX, at(2024, 1, 15, 9)) == [
-        at(2024, 1, 15, 9), at(2024, 1, 15, 10), at(2024, 2, 1, 0), at(2025, 1, 1, 5)]
-    assert hours_since(s3, bucket, PREFIX, at(2025, 1, 1, 6)) == []
-    assert hours_since(s3, bucket, "topics/other/", at(2020, 1, 1)) == []
-
-
-def test_hours_since_never_lists_years_months_or_days_before_since(s3, bucket):
-    for hour in (at(2023, 6, 1, 0), at(2024, 1, 3, 4), at(2024, 3, 9, 1), at(2024, 3, 10, 2), at(2024, 3, 10, 3)):
-        put_hour(s3, bucket, hour)
-    client = ListedPrefixes(s3)
-
-    assert hours_since(client, bucket, PREFIX, at(2024, 3, 10, 3)) == [at(2024, 3, 10, 3)]
-
-    assert client.prefixes == [PREFIX, f"{PREFIX}year=2024/", f"{PREFIX}year=2024/month=03/",
-                               f"{PREFIX}year=2024/month=03/day=10/"]
-
-
-def test_the_fingerprint_changes_when_a_file_arrives_or_changes_and_only_then(s3, bucket):
-    prefix = f"{PREFIX}{hour_path(at(2024, 1, 15, 10))}/"
-    put(s3, bucket, f"{prefix}events+0+0000000000.snappy.parquet", b"one")
-    first = fingerprint(s3, bucket, prefix)
-
-    assert fingerprint(s3, bucket, prefix) == first
-    assert first[1] == 1 and len(first[0]) == 16
-    put(s3, bucket, f"{prefix}_sluice.json", b"{}")  # not a data file
-    assert fingerprint(s3, bucket, prefix) == first
-
-    put(s3, bucket, f"{prefix}events+1+0000000000.snappy.parquet", b"two")
-    second = fingerprint(s3, bucket, prefix)
-    assert second[1] == 2 and second[0] != first[0]
-
-    put(s3, bucket, f"{prefix}events+1+0000000000.snappy.parquet", b"two, rewritten")
-    third = fingerprint(s3, bucket, prefix)
-    assert third[1] == 2 and third[0] not in (first[0], second[0])
-
-
-def test_fingerprint_of_an_empty_hour_is_a_fixed_digest_of_nothing(s3, bucket):
-    assert fingerprint(s3, bucket, "topics/none/") == fingerprint(s3, bucket, "topics/other/")
-    assert fingerprint(s3, bucket, "topics/none/")[1] == 0
 
 
 def test_watermarks_are_the_documents_of_the_topic_one_per_partition(s3, bucket):

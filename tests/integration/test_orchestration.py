@@ -74,30 +74,6 @@ def test_an_hour_flows_from_the_raw_zone_into_cassandra_and_a_rerun_changes_noth
     assert again.asset_materializations_for_node("cassandra_events_by_time")[0].metadata["rows_deleted"].value == 0
 
 
-def test_the_sensor_asks_once_per_hour_and_again_when_an_hour_gets_a_late_file(location, s3):
-    sensor = raw_zone_sensor_for(hourly_flow)
-    res = {k: location["resources"][k] for k in ("s3", "lake")}
-    with dg.build_sensor_context(resources=res) as context:
-        first = list(sensor(context) or [])
-        assert sorted(r.partition_key for r in first) == ["2024-01-15-09:00", "2024-01-15-10:00", "2024-01-15-11:00"]
-        assert len({r.run_key for r in first}) == 3
-        cursor = context.cursor
-    with dg.build_sensor_context(resources=res, cursor=cursor) as context:
-        assert list(sensor(context) or []) == []
-        bucket = location["bucket"]
-        key = "topics/events/year=2024/month=01/day=15/hour=10/events+0+0000099999.snappy.parquet"
-        body = s3.get_object(Bucket=bucket, Key=next(k for k in _keys(s3, bucket) if "hour=10" in k))["Body"].read()
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
-    with dg.build_sensor_context(resources=res, cursor=cursor) as context:
-        late = list(sensor(context) or [])
-        assert [r.partition_key for r in late] == ["2024-01-15-10:00"]
-        assert late[0].run_key not in {r.run_key for r in first}
-
-
-def _keys(s3, bucket):
-    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="topics/")["Contents"]]
-
-
 def test_the_code_location_shows_one_chain_from_raw_to_cassandra():
     from orchestration.definitions import defs
 
@@ -149,27 +125,35 @@ def test_concurrent_runs_of_different_hours_do_not_interfere(location, cassandra
     assert cassandra_ids(cassandra, location["keyspace"], 10) == []
 
 
-def test_the_sensor_follows_the_sinks_watermark_over_three_hours(tmp_path, connections, s3, names):
+def test_the_sensor_follows_the_ledger_and_a_late_round_reruns_exactly_its_hours(tmp_path, connections, s3, names):
     from support.sink import produce_events, run_sink, sink_config
 
     topic, bucket = names["topic"], names["bucket"]
     config = sink_config(tmp_path, names["name"], topics=topic, **{
         "s3.bucket.name": bucket, "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
     })
-    produce_events(connections, topic, 1500, partitions=2, seed=23)
+    produce_events(connections, topic, 1500, partitions=2, seed=23, jitter_ms=0)
     assert run_sink(config).returncode == 0
     res = {"s3": s3_resource(connections),
            "lake": LakeResource(bucket=bucket, topic=topic, connector=names["name"])}
     sensor = raw_zone_sensor_for(hourly_flow)
 
-    with dg.build_sensor_context(resources=res) as context:
-        runs = list(sensor(context) or [])
-        cursor = context.cursor
-    with dg.build_sensor_context(resources=res, cursor=cursor) as context:
-        again = list(sensor(context) or [])
+    def tick(cursor):
+        with dg.build_sensor_context(resources=res, cursor=cursor) as context:
+            requests = [r for r in (sensor(context) or []) if isinstance(r, dg.RunRequest)]
+            return requests, context.cursor
 
+    runs, cursor = tick(None)
+    again, cursor = tick(cursor)
     assert sorted(r.partition_key for r in runs) == ["2024-01-15-09:00", "2024-01-15-10:00", "2024-01-15-11:00"]
     assert again == []
+
+    three_days_late = START_MS - 3 * 24 * 3_600_000  # 2024-01-12 09:00: far behind any directory walk
+    produce_events(connections, topic, 40, partitions=2, seed=24, start_ms=three_days_late, hours=0.5, jitter_ms=0)
+    assert run_sink(config).returncode == 0
+    late, cursor = tick(cursor)
+    assert [r.partition_key for r in late] == ["2024-01-12-09:00"]
+    assert tick(cursor)[0] == []
 
 
 def test_cassandra_returns_a_days_events_newest_first(location, cassandra):

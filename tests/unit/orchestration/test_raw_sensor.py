@@ -1,23 +1,27 @@
+"""The raw-zone sensor's decisions over the commit ledger: committed rounds read once, UTC hours from event
+times, late rounds re-running exactly their hours, rounds in flight left for the next tick."""
+
 import datetime as dt
 import json
 
-from orchestration.lib.raw_sensor import EPOCH, LOOKBACK, is_complete, plan_tick, scan_from
+from ingest.lake.ledger import Manifest
+from orchestration.lib.raw_sensor import hours_spanned, is_complete, plan_tick, read_cursor
+
+FIRST = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
-def at(hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime(2024, 1, 15, hour, minute, tzinfo=dt.UTC)
+def at(hour: int, minute: int = 0, day: int = 15) -> dt.datetime:
+    return dt.datetime(2024, 1, day, hour, minute, tzinfo=dt.UTC)
 
 
-def digests(**by_hour: str):
-    return lambda hour: (by_hour[f"h{hour.hour}"], 3)
+def manifest(partition: int, start: int, end: int, *spans: tuple[str, str]) -> Manifest:
+    files = tuple({"key": f"f{start}-{i}", "min_event_time": lo, "max_event_time": hi, "rows": 1}
+                  for i, (lo, hi) in enumerate(spans))
+    return Manifest(f"ledger/{partition:05d}/{start:020d}.json", "events", partition, start, end, files, (), {})
 
 
-def test_first_tick_scans_everything():
-    assert scan_from(None) == EPOCH
-
-
-def test_later_ticks_scan_from_the_open_hour_minus_the_lookback():
-    assert scan_from(json.dumps({"next": "2024-01-15-10:00", "seen": {}})) == at(10) - LOOKBACK
+def keys(tick) -> list[str]:
+    return [r.key for r in tick.runs]
 
 
 def test_an_hour_is_complete_by_watermark_or_after_the_grace_period():
@@ -26,37 +30,51 @@ def test_an_hour_is_complete_by_watermark_or_after_the_grace_period():
     assert is_complete(at(9), watermark=None, now=at(10, 10))
 
 
-def test_complete_hours_run_and_the_cursor_stops_at_the_first_open_hour():
-    tick = plan_tick(None, [at(9), at(10), at(11)], watermark=at(11), now=at(11, 5),
-                     fingerprint=digests(h9="a", h10="b"))
-    assert [(r.key, r.run_key, r.files) for r in tick.runs] == [
-        ("2024-01-15-09:00", "2024-01-15-09:00:a", 3), ("2024-01-15-10:00", "2024-01-15-10:00:b", 3)]
-    assert json.loads(tick.cursor) == {"next": "2024-01-15-11:00",
-                                       "seen": {"2024-01-15-09:00": "a", "2024-01-15-10:00": "b"}}
+def test_a_files_hours_run_from_its_first_to_its_last_event_time_in_utc():
+    m = manifest(0, 0, 10, ("2024-01-15T09:59:00.000Z", "2024-01-15T12:00:00.000Z"),
+                 ("2024-01-15T14:30:00.000+02:00", "2024-01-15T12:40:00.000Z"), (None, None))
+    assert hours_spanned(m) == [at(9), at(10), at(11), at(12)]
 
 
-def test_an_unchanged_hour_does_not_run_again():
-    cursor = plan_tick(None, [at(9)], at(10), at(10), digests(h9="a")).cursor
-    assert plan_tick(cursor, [at(9)], at(10), at(10), digests(h9="a")).runs == []
+def test_committed_rounds_run_their_complete_hours_and_the_cursor_remembers_the_rest():
+    rounds = {0: [manifest(0, 0, 5, ("2024-01-15T09:10:00Z", "2024-01-15T10:05:00Z"))],
+              1: [manifest(1, 0, 7, ("2024-01-15T11:00:00Z", "2024-01-15T11:30:00Z"))]}
+    tick = plan_tick(None, rounds, {0: 5, 1: 7}, watermark=at(11), now=at(11, 5), first_hour=FIRST)
+    assert keys(tick) == ["2024-01-15-09:00", "2024-01-15-10:00"]
+    read, pending = read_cursor(tick.cursor)
+    assert read == {"0": rounds[0][0].key, "1": rounds[1][0].key}
+    assert list(pending) == ["2024-01-15-11:00"]  # not complete yet: waits in the cursor
+
+    later = plan_tick(tick.cursor, {0: [], 1: []}, {0: 5, 1: 7}, watermark=at(12), now=at(12), first_hour=FIRST)
+    assert keys(later) == ["2024-01-15-11:00"]
+    assert read_cursor(later.cursor)[1] == {}
 
 
-def test_a_late_file_changes_the_digest_and_runs_the_hour_again():
-    cursor = plan_tick(None, [at(9)], at(10), at(10), digests(h9="a")).cursor
-    again = plan_tick(cursor, [at(9)], at(10), at(10), digests(h9="b"))
-    assert [r.run_key for r in again.runs] == ["2024-01-15-09:00:b"]
+def test_a_late_round_reruns_exactly_its_hours_with_a_new_run_key_however_old_they_are():
+    first = plan_tick(None, {0: [manifest(0, 0, 5, ("2024-01-15T09:10:00Z", "2024-01-15T10:05:00Z"))]}, {0: 5},
+                      watermark=at(12), now=at(12), first_hour=FIRST)
+    late = plan_tick(first.cursor, {0: [manifest(0, 5, 6, ("2024-01-12T03:00:00Z", "2024-01-12T03:00:00Z"),
+                                                 ("2024-01-15T10:20:00Z", "2024-01-15T10:20:00Z"))]}, {0: 6},
+                     watermark=at(12), now=at(12), first_hour=FIRST)
+    assert keys(late) == ["2024-01-12-03:00", "2024-01-15-10:00"]
+    assert late.runs[1].run_key not in {r.run_key for r in first.runs}
+    assert plan_tick(late.cursor, {0: []}, {0: 6}, at(12), at(12), FIRST).runs == []
 
 
-def test_with_every_hour_complete_the_cursor_moves_past_the_latest():
-    tick = plan_tick(None, [at(9), at(10)], watermark=at(12), now=at(12), fingerprint=digests(h9="a", h10="b"))
-    assert json.loads(tick.cursor)["next"] == "2024-01-15-11:00"
+def test_a_round_not_yet_committed_is_left_for_the_next_tick():
+    rounds = [manifest(0, 0, 5, ("2024-01-15T09:10:00Z", "2024-01-15T09:20:00Z")),
+              manifest(0, 5, 9, ("2024-01-15T10:10:00Z", "2024-01-15T10:20:00Z"))]
+    tick = plan_tick(None, {0: rounds}, {0: 5}, watermark=at(12), now=at(12), first_hour=FIRST)
+    assert keys(tick) == ["2024-01-15-09:00"] and tick.accepted == 1
+    assert read_cursor(tick.cursor)[0] == {"0": rounds[0].key}
+    assert plan_tick(None, {0: rounds}, {}, at(12), at(12), FIRST).runs == []  # no watermark: nothing committed
 
 
-def test_digests_older_than_the_lookback_are_forgotten():
-    old = {"2024-01-14-01:00": "x", "2024-01-15-09:00": "a"}
-    tick = plan_tick(json.dumps({"next": "2024-01-15-10:00", "seen": old}), [at(10)], at(11), at(11),
-                     digests(h10="b"))
-    assert json.loads(tick.cursor)["seen"] == {"2024-01-15-09:00": "a", "2024-01-15-10:00": "b"}
+def test_hours_before_the_partitions_start_are_reported_not_run():
+    tick = plan_tick(None, {0: [manifest(0, 0, 1, ("2023-12-31T23:30:00Z", "2024-01-01T00:10:00Z"))]}, {0: 1},
+                     watermark=at(12), now=at(12), first_hour=FIRST)
+    assert keys(tick) == ["2024-01-01-00:00"] and tick.outside == ["2023-12-31-23:00"]
 
 
-def test_nothing_found_keeps_the_cursor():
-    assert plan_tick(None, [], watermark=None, now=at(12), fingerprint=digests()).cursor is None
+def test_a_cursor_of_the_directory_walking_sensor_starts_over():
+    assert read_cursor(json.dumps({"next": "2024-01-15-10:00", "seen": {}})) == ({}, {})
