@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from ingest.clients import cassandra_cluster, consistency_level  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
-from orchestration.lib.cassandra_load import ensure_events_table, load_events_window  # noqa: E402
+from orchestration.lib.cassandra_load import ensure_events_table, load_events_window, write_version  # noqa: E402
 from orchestration.lib.cassandra_mapping import TableMapping  # noqa: E402
 
 
@@ -59,7 +59,7 @@ def main() -> int:
         bare = time.monotonic() - began
         began = time.monotonic()
         result = load_events_window(session, sluice_map, rows, start, start + dt.timedelta(days=1),
-                                    consistency_level("LOCAL_QUORUM"))
+                                    consistency_level("LOCAL_QUORUM"), write_version(dt.datetime.now(dt.UTC)))
         sluice = time.monotonic() - began
         counts = [session.execute(f"SELECT count(*) FROM {keyspace}.{t} WHERE event_date = '2024-01-15'").one()[0]
                   for t in ("events_bare", "events_by_time")]

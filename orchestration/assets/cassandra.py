@@ -12,6 +12,7 @@ from orchestration.lib.cassandra_load import (
     ensure_events_table,
     load_counts_window,
     load_events_window,
+    write_version,
 )
 from orchestration.lib.cassandra_mapping import serving_mapping
 from orchestration.partitions import hourly_asset_args, window_hours
@@ -19,6 +20,12 @@ from orchestration.resources import CassandraResource, LakeResource, duckdb_lake
 
 EVENTS_COLUMNS = "event_date, event_time, event_id, event_type, payload"
 COUNTS_COLUMNS = "event_date, event_hour, event_type, category, events, users, revenue"
+
+
+def run_version(context: dg.AssetExecutionContext) -> int:
+    """This run's write timestamp for Cassandra: its creation time, so a later run of an hour always wins."""
+    record = context.instance.get_run_record_by_id(context.run_id)
+    return write_version(record.create_timestamp)
 
 
 def _read_mart(s3: S3Resource, lake: LakeResource, model: str, columns: str, hours: list) -> list[tuple]:
@@ -39,8 +46,9 @@ def cassandra_events_by_time(context: dg.AssetExecutionContext, cassandra: Cassa
     rows = _read_mart(s3, lake, "events_by_time", EVENTS_COLUMNS, hours)
     with cassandra.session() as session:
         ensure_events_table(session, mapping)
+        version = run_version(context)
         result = load_events_window(session, mapping, rows, window.start, window.end,
-                                    consistency_level(mapping.consistency))
+                                    consistency_level(mapping.consistency), version)
         held = count_window(session, mapping, window.start, window.end)
     yield dg.MaterializeResult(metadata={
         "rows_written": dg.MetadataValue.int(result.written),
@@ -49,6 +57,7 @@ def cassandra_events_by_time(context: dg.AssetExecutionContext, cassandra: Cassa
         "table": dg.MetadataValue.text(f"{mapping.keyspace}.{mapping.table}"),
         "ttl_seconds": dg.MetadataValue.int(mapping.ttl_seconds),
         "consistency": dg.MetadataValue.text(mapping.consistency),
+        "write_timestamp": dg.MetadataValue.int(version),
     })
     con = duckdb_lake(s3)
     try:
@@ -68,11 +77,13 @@ def cassandra_hourly_event_counts(context: dg.AssetExecutionContext, cassandra: 
     rows = _read_mart(s3, lake, "hourly_event_counts", COUNTS_COLUMNS, hours)
     with cassandra.session() as session:
         ensure_counts_table(session, mapping.keyspace)
+        version = run_version(context)
         result = load_counts_window(session, mapping.keyspace, rows, [(h.date(), h.hour) for h in hours],
-                                    consistency_level(mapping.consistency))
+                                    consistency_level(mapping.consistency), version)
     return dg.MaterializeResult(metadata={
         "rows_written": dg.MetadataValue.int(result.written),
         "rows_deleted": dg.MetadataValue.int(result.deleted),
         "events": dg.MetadataValue.int(sum(r[4] for r in rows)),
+        "write_timestamp": dg.MetadataValue.int(version),
         "duration_s": dg.MetadataValue.float(round(result.seconds, 3)),
     })

@@ -2,9 +2,13 @@
 
 Prepared statements only, grouped by partition key into small UNLOGGED batches; bounded concurrency
 (execute_concurrent); failed statements retried with backoff.
-events_by_time rows are written `USING TTL <mapping ttl> AND TIMESTAMP <event time>`, so a replay of old data
-never overwrites a newer write of the same row. The window is replaced: rows Cassandra holds in the window that
-the mart no longer has are deleted, so a re-run or a backfill leaves exactly the mart's rows.
+
+Versioned: every write of a load carries one write timestamp, the run's `version` (microseconds; the asset
+passes its run's creation time, so it grows with every run of an hour). A load replaces its window: a range
+tombstone over the window at `version - 1`, then the mart's rows `USING TTL <mapping ttl> AND TIMESTAMP
+<version>`. So the latest run always wins, whatever order runs finish in: a row a run removed comes back when a
+later run re-adds it, and a stale run that finishes late changes nothing (its rows and its tombstone are older
+than the newer run's tombstone).
 """
 
 from __future__ import annotations
@@ -89,7 +93,8 @@ def execute_grouped(session, statement, params: list[tuple], batch_rows: int = B
     execute_all(session, None, [(b,) for b in batches])
 
 
-def _micros(moment: dt.datetime) -> int:
+def write_version(moment: dt.datetime) -> int:
+    """A load's write timestamp from a moment (a run's creation): microseconds since the epoch."""
     return int(moment.timestamp() * 1_000_000)
 
 
@@ -105,45 +110,48 @@ def _days(start: dt.datetime, end: dt.datetime) -> list[dt.date]:
 
 
 def load_events_window(session, m: TableMapping, rows: list[tuple], start: dt.datetime, end: dt.datetime,
-                       consistency: int) -> LoadResult:
-    """rows: (event_date, event_time, event_id, event_type, payload) of the mart for [start, end)."""
+                       consistency: int, version: int) -> LoadResult:
+    """rows: (event_date, event_time, event_id, event_type, payload) of the mart for [start, end); `version`: the
+    write timestamp (microseconds) of this load, greater than any earlier load's of the window."""
     began = time.monotonic()
     table = f"{m.keyspace}.{m.table}"
     select = session.prepare(f"SELECT event_time, event_id FROM {table} "
                              "WHERE event_date = ? AND event_time >= ? AND event_time < ?")
-    delete = session.prepare(f"DELETE FROM {table} WHERE event_date = ? AND event_time = ? AND event_id = ?")
+    clear = session.prepare(f"DELETE FROM {table} USING TIMESTAMP ? "
+                            "WHERE event_date = ? AND event_time >= ? AND event_time < ?")
     insert = session.prepare(f"INSERT INTO {table} (event_date, event_time, event_id, event_type, payload) "
                              "VALUES (?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?")
-    for statement in (select, delete, insert):
+    for statement in (select, clear, insert):
         statement.consistency_level = consistency
 
     rows = [(r[0], _utc_ms(r[1]), uuid.UUID(str(r[2])), r[3], r[4]) for r in rows]
     wanted = {(r[1], r[2]) for r in rows}
-    stale = [(day, found.event_time, found.event_id) for day in _days(start, end)
-             for found in session.execute(select, (day, start, end))
-             if (found.event_time, found.event_id) not in wanted]
-    execute_all(session, delete, stale)
-    execute_grouped(session, insert, [(*r, m.ttl_seconds, _micros(r[1].replace(tzinfo=dt.UTC))) for r in rows])
-    return LoadResult(len(rows), len(stale), time.monotonic() - began)
+    days = _days(start, end)
+    stale = sum(1 for day in days for found in session.execute(select, (day, start, end))
+                if (found.event_time, found.event_id) not in wanted)
+    execute_all(session, clear, [(version - 1, day, start, end) for day in days])
+    execute_grouped(session, insert, [(*r, m.ttl_seconds, version) for r in rows])
+    return LoadResult(len(rows), stale, time.monotonic() - began)
 
 
 def load_counts_window(session, keyspace: str, rows: list[tuple], hours: list[tuple[dt.date, int]],
-                       consistency: int, table: str = "hourly_event_counts") -> LoadResult:
-    """rows: (event_date, event_hour, event_type, category, events, users, revenue); hours: the window's hours."""
+                       consistency: int, version: int, table: str = "hourly_event_counts") -> LoadResult:
+    """rows: (event_date, event_hour, event_type, category, events, users, revenue); hours: the window's hours;
+    `version` as in load_events_window."""
     began = time.monotonic()
     name = f"{keyspace}.{table}"
     select = session.prepare(f"SELECT event_type FROM {name} WHERE event_date = ? AND event_hour = ?")
-    delete = session.prepare(f"DELETE FROM {name} WHERE event_date = ? AND event_hour = ? AND event_type = ?")
+    clear = session.prepare(f"DELETE FROM {name} USING TIMESTAMP ? WHERE event_date = ? AND event_hour = ?")
     upsert = session.prepare(f"INSERT INTO {name} (event_date, event_hour, event_type, category, events, users, "
-                             "revenue) VALUES (?, ?, ?, ?, ?, ?, ?)")
-    for statement in (select, delete, upsert):
+                             "revenue) VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?")
+    for statement in (select, clear, upsert):
         statement.consistency_level = consistency
     wanted = {(r[0], r[1], r[2]) for r in rows}
-    stale = [(d, h, found.event_type) for d, h in hours for found in session.execute(select, (d, h))
-             if (d, h, found.event_type) not in wanted]
-    execute_all(session, delete, stale)
-    execute_all(session, upsert, rows)
-    return LoadResult(len(rows), len(stale), time.monotonic() - began)
+    stale = sum(1 for d, h in hours for found in session.execute(select, (d, h))
+                if (d, h, found.event_type) not in wanted)
+    execute_all(session, clear, [(version - 1, d, h) for d, h in hours])
+    execute_all(session, upsert, [(*r, version) for r in rows])
+    return LoadResult(len(rows), stale, time.monotonic() - began)
 
 
 def count_window(session, m: TableMapping, start: dt.datetime, end: dt.datetime) -> int:

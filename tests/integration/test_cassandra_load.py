@@ -1,7 +1,9 @@
-"""Loading windows of the curated marts into the local Cassandra, called directly: TTL and write time of the
-event, the window replaced (rows the mart no longer has deleted), rows outside the window untouched."""
+"""Loading windows of the curated marts into the local Cassandra, called directly: TTL, the run's write version,
+the window replaced (rows the mart no longer has deleted), rows outside the window untouched, the latest run
+winning whatever order runs finish in."""
 
 import datetime as dt
+import itertools
 import uuid
 from decimal import Decimal
 
@@ -61,8 +63,12 @@ def as_held(rows: list[tuple]) -> list[tuple]:
     return sorted((t.replace(tzinfo=None, microsecond=t.microsecond // 1000 * 1000), i, e, p) for _, t, i, e, p in rows)
 
 
-def load(cassandra, m: TableMapping, rows: list[tuple], start: dt.datetime, end: dt.datetime) -> LoadResult:
-    return load_events_window(cassandra, m, rows, start, end, QUORUM)
+VERSIONS = itertools.count(micros(dt.datetime.now(dt.UTC)), 1000)  # each load a later run than the one before
+
+
+def load(cassandra, m: TableMapping, rows: list[tuple], start: dt.datetime, end: dt.datetime,
+         version: int | None = None) -> LoadResult:
+    return load_events_window(cassandra, m, rows, start, end, QUORUM, next(VERSIONS) if version is None else version)
 
 
 def test_ensure_events_table_creates_the_seed_table_with_the_mapping_ttl_as_default(cassandra, mapping):
@@ -82,17 +88,17 @@ def test_ensure_events_table_creates_the_seed_table_with_the_mapping_ttl_as_defa
     ]
 
 
-def test_events_are_written_with_the_mapping_ttl_and_the_event_time_as_write_time(cassandra, mapping):
+def test_events_are_written_with_the_mapping_ttl_and_the_runs_version_as_write_time(cassandra, mapping):
     rows = [event(at(15, 10, 1, 2, 345_678), 1), event(at(15, 10, 30), 2, "view")]
 
-    result = load(cassandra, mapping, rows, at(15, 10), at(15, 11))
+    result = load(cassandra, mapping, rows, at(15, 10), at(15, 11), version=1_700_000_000_000_000)
 
     assert (result.written, result.deleted) == (2, 0)
     assert held(cassandra, mapping, DAY) == as_held(rows)
     select = cassandra.prepare(f"SELECT event_time, TTL(event_type) AS ttl, WRITETIME(event_type) AS written "
                                f"FROM {mapping.keyspace}.{mapping.table} WHERE event_date = ?")
     found = sorted(cassandra.execute(select, (DAY,)))
-    assert [r.written for r in found] == [micros(at(15, 10, 1, 2, 345_000)), micros(at(15, 10, 30))]
+    assert [r.written for r in found] == [1_700_000_000_000_000] * 2
     assert all(TTL - 60 < r.ttl <= TTL for r in found)
 
 
@@ -163,16 +169,34 @@ def test_count_window_counts_the_rows_of_the_window_only(cassandra, mapping):
     assert count_window(cassandra, mapping, at(16, 2), at(16, 3)) == 0
 
 
-def test_a_newer_write_of_a_row_is_not_overwritten_by_a_reload_of_the_window(cassandra, mapping):
-    row = event(at(15, 10, 5), 1)
-    load(cassandra, mapping, [row], at(15, 10), at(15, 11))
-    cassandra.execute(f"UPDATE {mapping.keyspace}.{mapping.table} SET payload = 'newer' "
-                      "WHERE event_date = %s AND event_time = %s AND event_id = %s",
-                      (DAY, at(15, 10, 5), uuid.UUID(row[2])))
+def test_a_row_a_run_removed_comes_back_when_a_later_run_re_adds_it(cassandra, mapping):
+    rows = [event(at(15, 10, m), m) for m in range(3)]
+    load(cassandra, mapping, rows, at(15, 10), at(15, 11))
+    load(cassandra, mapping, rows[:1], at(15, 10), at(15, 11))  # the mart filtered two rows out
+    assert held(cassandra, mapping, DAY) == as_held(rows[:1])
 
-    load(cassandra, mapping, [row], at(15, 10), at(15, 11))
+    load(cassandra, mapping, rows, at(15, 10), at(15, 11))  # reverted: they are back
 
-    assert held(cassandra, mapping, DAY)[0][3] == "newer"
+    assert held(cassandra, mapping, DAY) == as_held(rows)
+
+
+def test_a_stale_run_finishing_after_a_newer_one_changes_nothing(cassandra, mapping):
+    older = [event(at(15, 10, m), m, "click") for m in range(3)]
+    newer = [event(at(15, 10, 1), 1, "view"), event(at(15, 10, 7), 7)]  # row 0 and 2 gone, 1 changed, 7 new
+    first, second = next(VERSIONS), next(VERSIONS)
+
+    load(cassandra, mapping, newer, at(15, 10), at(15, 11), version=second)
+    load(cassandra, mapping, older, at(15, 10), at(15, 11), version=first)  # launched first, finished last
+
+    assert held(cassandra, mapping, DAY) == as_held(newer)
+
+
+def test_a_changed_value_under_the_same_key_is_taken_by_a_later_run(cassandra, mapping):
+    load(cassandra, mapping, [event(at(15, 10, 5), 1, "zzz-larger")], at(15, 10), at(15, 11))
+
+    load(cassandra, mapping, [event(at(15, 10, 5), 1, "aaa-smaller")], at(15, 10), at(15, 11))
+
+    assert [r[2] for r in held(cassandra, mapping, DAY)] == ["aaa-smaller"]
 
 
 def test_rows_read_from_the_curated_mart_load_as_they_are(cassandra, mapping, s3, lake, unique_name):
@@ -212,11 +236,11 @@ def test_hourly_counts_are_upserted_and_stale_event_types_of_the_hours_deleted(c
     first = [(DAY, 10, "click", "engagement", 5, 3, Decimal("0.00")),
              (DAY, 10, "purchase", "commerce", 2, 2, Decimal("19.98")),
              (DAY, 11, "view", "engagement", 7, 4, Decimal("0.00"))]
-    load_counts_window(cassandra, counts, first, [(DAY, 10), (DAY, 11)], QUORUM)
+    load_counts_window(cassandra, counts, first, [(DAY, 10), (DAY, 11)], QUORUM, next(VERSIONS))
     assert held_counts(cassandra, counts) == first
 
     second = [(DAY, 10, "click", "engagement", 6, 3, Decimal("0.00"))]
-    result = load_counts_window(cassandra, counts, second, [(DAY, 10)], QUORUM)
+    result = load_counts_window(cassandra, counts, second, [(DAY, 10)], QUORUM, next(VERSIONS))
 
     assert (result.written, result.deleted) == (1, 1)
     assert held_counts(cassandra, counts) == second + first[2:]
@@ -229,3 +253,14 @@ def test_ensure_counts_table_creates_its_keyspace_and_is_idempotent(cassandra, c
                              "AND table_name = 'hourly_event_counts'", (counts,))
     assert sorted((c.column_name, c.kind) for c in keys if c.kind != "regular") == [
         ("event_date", "partition_key"), ("event_hour", "clustering"), ("event_type", "clustering")]
+
+
+def test_hourly_counts_of_a_stale_run_finishing_late_change_nothing(cassandra, counts):
+    older = [(DAY, 10, "click", "engagement", 5, 3, Decimal("0.00"))]
+    newer = [(DAY, 10, "view", "engagement", 9, 4, Decimal("0.00"))]
+    first, second = next(VERSIONS), next(VERSIONS)
+
+    load_counts_window(cassandra, counts, newer, [(DAY, 10)], QUORUM, second)
+    load_counts_window(cassandra, counts, older, [(DAY, 10)], QUORUM, first)
+
+    assert held_counts(cassandra, counts) == newer
