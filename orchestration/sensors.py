@@ -7,7 +7,7 @@ from dagster_aws.s3 import S3Resource
 
 from ingest.dlq.kafka_io import topic_depth
 from ingest.lake.ledger import ledger_partitions, read_ledger
-from ingest.lake.listing import least_complete, watermarks
+from ingest.lake.listing import committed_offsets, least_complete, watermarks
 from orchestration.lib.raw_sensor import plan_tick, read_cursor
 from orchestration.lib.run_workers import process_alive, worker_pid
 from orchestration.partitions import hourly
@@ -24,7 +24,7 @@ def raw_zone_sensor_for(job: dg.JobDefinition) -> dg.SensorDefinition:
     def raw_zone_sensor(context: dg.SensorEvaluationContext, s3: S3Resource, lake: LakeResource):
         client = s3.get_client()
         documents = watermarks(client, lake.bucket, lake.connector, lake.topic)
-        committed = {int(d["partition"]): d.get("committed_offset") for d in documents}
+        committed = committed_offsets(documents)
         watermark = least_complete(documents)
         read, _ = read_cursor(context.cursor)
         new = {p: read_ledger(client, lake.bucket, lake.connector, lake.topic, p, read.get(str(p)),

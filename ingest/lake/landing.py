@@ -1,23 +1,32 @@
-"""Landing one hour of the raw zone: the sink's files of the hour compacted into one Parquet file.
+"""Landing one UTC hour of the raw zone: the sink's files with rows of the hour compacted into one Parquet file.
 
-`<topics.dir>/<topic>/year=/month=/day=/hour=/<topic>+<partition>+<offset>.snappy.parquet` (many small files)
-becomes `<landed>/<topic>/year=/month=/day=/hour=/part-0.parquet`: one file, each Kafka record once (a record in
-two files, as a replay of uncommitted offsets leaves it, is kept once), ordered by partition and offset, so a
-re-run writes the same file. The small-file problem stays in the raw zone.
+Which files: with the sink's commit ledger, those its hour index names for the hour (every committed round with
+event times in it, whatever directory the sink's `path.format`, `timezone` or timestamp extractor put its files
+in), keeping the rows whose event time falls in the hour (UTC). Without a ledger (a lake of Confluent's own
+sink, a sample lake) the hour's directory `<topics.dir>/<topic>/year=/month=/day=/hour=/`.
+They become `<landed>/<topic>/year=/month=/day=/hour=/part-0.parquet`: one file, each Kafka record once (a
+record in two files, as a replay of uncommitted offsets leaves it, is kept once), ordered by partition and
+offset, so a re-run writes the same file. The small-file problem stays in the raw zone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
 from ingest.config import DEFAULT_SCHEMA
-from ingest.lake.keys import landed_key, raw_hour_prefix
+from ingest.lake.keys import hour_index_prefix, landed_key, manifest_key, parse_hour_index_key, raw_hour_prefix
+from ingest.lake.ledger import ledger_partitions, parse_manifest
 from ingest.lake.listing import list_keys
 from ingest.schema import load_schema
+from ingest.sink.ledger import hours_spanned
+from ingest.timefmt import iso_seconds
+
+EVENT_TIME = "event_time"  # the schema's event time (UTC), which hours are made of
 
 
 @dataclass
@@ -33,8 +42,41 @@ class LandedHour:
         return self.raw_rows - self.rows
 
 
-def land_hour(con, client, bucket: str, topics_dir: str, landed_dir: str, topic: str, hour: dt.datetime) -> LandedHour:
-    keys = [k for k, _ in list_keys(client, bucket, raw_hour_prefix(topics_dir, topic, hour))]
+def ledger_files(client, bucket: str, connector: str, topic: str, hour: dt.datetime,
+                 committed: dict[int, int | None]) -> list[str] | None:
+    """The raw files with rows of the UTC hour by the ledger's hour index: of every committed round the index
+    names (`commit_offset` at or below `committed`, the partitions' committed offsets), the files whose event
+    times span the hour. None when the topic has no ledger."""
+    entries = [k for k, _ in list_keys(client, bucket, hour_index_prefix(connector, topic, hour), suffix=".json")]
+    if not entries and not ledger_partitions(client, bucket, connector, topic):
+        return None
+    files: set[str] = set()
+    for entry in entries:
+        partition, start = parse_hour_index_key(entry)
+        key = manifest_key(connector, topic, partition, start)
+        try:
+            document = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except client.exceptions.NoSuchKey:  # the entry of a round a crash left before its manifest
+            continue
+        manifest = parse_manifest(key, document)
+        if committed.get(partition) is None or manifest.commit_offset > committed[partition]:
+            continue  # in flight, or left uncommitted by a crash: a replay rewrites it
+        files.update(f["key"] for f in manifest.files if hour in hours_spanned([f]))
+    return sorted(files)
+
+
+def land_hour(con, client, bucket: str, topics_dir: str, landed_dir: str, topic: str, hour: dt.datetime,
+              connector: str | None = None, committed: dict[int, int | None] | None = None) -> LandedHour:
+    """Land the hour; with `connector` by its ledger if it has one (`committed`: its partitions' committed
+    offsets), else by the hour's directory."""
+    keys = ledger_files(client, bucket, connector, topic, hour, committed or {}) if connector else None
+    in_hour = ""
+    if keys is None:
+        keys = [k for k, _ in list_keys(client, bucket, raw_hour_prefix(topics_dir, topic, hour))]
+    else:
+        end = hour + dt.timedelta(hours=1)
+        in_hour = (f"where {EVENT_TIME} >= timestamptz '{iso_seconds(hour)}' "
+                   f"and {EVENT_TIME} < timestamptz '{iso_seconds(end)}'")
     target = landed_key(landed_dir, topic, hour)
     if not keys:  # an empty hour lands as an empty file, so re-landing replaces whatever was there
         sink = io.BytesIO()
@@ -44,7 +86,7 @@ def land_hour(con, client, bucket: str, topics_dir: str, landed_dir: str, topic:
     files = ", ".join(f"'s3://{bucket}/{k}'" for k in keys)
     con.execute(f"""
         create or replace temp table landing as
-        select * from read_parquet([{files}], union_by_name = true)""")
+        select * from read_parquet([{files}], union_by_name = true) {in_hour}""")
     raw_rows = con.sql("select count(*) from landing").fetchone()[0]
     con.execute(f"""
         copy (
@@ -91,9 +133,12 @@ class LandedWindow:
 
 
 def land_window(con, client, bucket: str, topics_dir: str, landed_dir: str, topic: str,
-                hours: list[dt.datetime]) -> LandedWindow:
-    """Land every hour, then count Kafka records that appear more than once across the landed files."""
-    landed = [land_hour(con, client, bucket, topics_dir, landed_dir, topic, hour) for hour in hours]
+                hours: list[dt.datetime], connector: str | None = None,
+                committed: dict[int, int | None] | None = None) -> LandedWindow:
+    """Land every hour (see land_hour), then count Kafka records that appear more than once across the landed
+    files."""
+    landed = [land_hour(con, client, bucket, topics_dir, landed_dir, topic, hour, connector, committed)
+              for hour in hours]
     files = ", ".join(repr(f"s3://{bucket}/{h.key}") for h in landed)
     repeated = con.sql("select count(*) - count(distinct (_kafka_topic, _kafka_partition, _kafka_offset)) "
                        f"from read_parquet([{files}])").fetchone()[0]

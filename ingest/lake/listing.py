@@ -23,6 +23,11 @@ def watermarks(client, bucket: str, connector: str, topic: str) -> list[dict]:
             for key, _ in list_keys(client, bucket, watermark_prefix(connector, topic), suffix=".json")]
 
 
+def committed_offsets(documents: list[dict]) -> dict[int, int | None]:
+    """Each Kafka partition's committed offset, from its watermark document."""
+    return {int(d["partition"]): d.get("committed_offset") for d in documents}
+
+
 def least_complete(documents: list[dict]) -> dt.datetime | None:
     """The completeness watermark over watermark documents: the least advanced partition's, if every one has one."""
     values = [document.get("complete_until_ms") for document in documents]

@@ -1,5 +1,6 @@
 """The commit protocol, for every partition with rounds closed since the last commit, all at once: prove
-ownership, upload the files (in parallel), prove ownership again, upload one manifest per partition, then commit
+ownership, upload the files (in parallel), prove ownership again, upload the ledger's hour index entries (one per
+UTC event hour a round's files span) and one manifest per partition, then commit
 every partition's offset in one request — in one Kafka transaction with the dead letters when there is a DLQ —
 and advance the watermarks.
 
@@ -17,9 +18,9 @@ from confluent_kafka import KafkaException, TopicPartition
 
 from ingest.config import SinkConfig
 from ingest.errors import CommitFailed
-from ingest.lake.keys import manifest_key
+from ingest.lake.keys import hour_index_key, manifest_key
 from ingest.sink.dlq import DeadLetter
-from ingest.sink.ledger import file_entry, manifest
+from ingest.sink.ledger import file_entry, hours_spanned, manifest
 from ingest.sink.partition_writer import ClosedRound, PartitionWriter
 from ingest.sink.writer import file_bytes, object_key
 
@@ -91,7 +92,11 @@ class RoundCommitter:
             self.stats.written += entry["rows"]
             self.stats.bytes += entry["size"]
         self.check_owner(rounds)
-        list(self.pool.map(lambda r: self.storage.put_json(*self._manifest(r, entries[id(r)])), rounds))
+        manifests = [self._manifest(r, entries[id(r)]) for r in rounds]
+        index = [(hour_index_key(self.config.name, doc["topic"], hour, doc["partition"], doc["start_offset"]),
+                  {"manifest": key}) for key, doc in manifests for hour in hours_spanned(doc["files"])]
+        list(self.pool.map(lambda item: self.storage.put_json(*item), index))  # before the manifests they name
+        list(self.pool.map(lambda item: self.storage.put_json(*item), manifests))
         offsets = [TopicPartition(r.writer.topic, r.writer.partition, r.closed.commit_offset) for r in rounds]
         if self.dlq is not None:
             self.dlq.commit([d for r in rounds for d in r.letters], offsets, self.consumer.consumer_group_metadata())

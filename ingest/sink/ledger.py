@@ -8,10 +8,14 @@ skipped on purpose (ignored nulls, transaction markers). Public format: see the 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.timefmt import iso_millis
+from ingest.timefmt import iso_millis, parse_iso
+
+HOUR = dt.timedelta(hours=1)
 
 FORMAT = "sluice-ledger"
 VERSION = 1
@@ -43,3 +47,16 @@ def manifest(connector: str, topic: str, partition: int, start_offset: int, comm
         "writer": writer,
         "written_at": iso_millis(now_ms),
     }
+
+
+def hours_spanned(files: list[dict] | tuple[dict, ...]) -> list[dt.datetime]:
+    """The UTC hours from each file entry's min to its max event time (entries without event times add none)."""
+    hours: set[dt.datetime] = set()
+    for f in files:
+        if f.get("min_event_time") and f.get("max_event_time"):
+            hour = parse_iso(f["min_event_time"]).astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+            last = parse_iso(f["max_event_time"])
+            while hour <= last:
+                hours.add(hour)
+                hour += HOUR
+    return sorted(hours)

@@ -1,4 +1,5 @@
-"""The raw zone, landed: one Parquet file per hour of what the S3 sink wrote, each Kafka record once."""
+"""The raw zone, landed: one Parquet file per UTC hour of what the S3 sink committed (by its ledger, else by
+directory), each Kafka record once."""
 
 import time
 
@@ -6,6 +7,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from ingest.lake.landing import land_window
+from ingest.lake.listing import committed_offsets, watermarks
 from ingest.lake.offsets import audit_offsets
 from orchestration.checks import no_repeated_records, offsets_complete, offsets_result, repeated_records_result
 from orchestration.lib.windows import partition_key
@@ -21,8 +23,9 @@ def raw_events(context: dg.AssetExecutionContext, s3: S3Resource, lake: LakeReso
     client = s3.get_client()
     con = duckdb_lake(s3)
     try:
+        committed = committed_offsets(watermarks(client, lake.bucket, lake.connector, lake.topic))
         window = land_window(con, client, lake.bucket, lake.topics_dir, lake.landed_dir, lake.topic,
-                             window_hours(context))
+                             window_hours(context), lake.connector, committed)
         audit = audit_offsets(con, client, service_connections(kafka, s3), lake.bucket, lake.topics_dir,
                               lake.topic, lake.connector, lake.dlq_topic)
     finally:

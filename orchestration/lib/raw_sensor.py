@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 
 from ingest.lake.ledger import Manifest
-from ingest.timefmt import parse_iso
+from ingest.sink.ledger import hours_spanned as files_hours
 from orchestration.lib.windows import HOUR, partition_key, partition_start
 
 GRACE = dt.timedelta(minutes=10)  # without a watermark, an hour counts as complete this long after its end
@@ -52,16 +52,8 @@ def read_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def hours_spanned(manifest: Manifest) -> list[dt.datetime]:
-    """The UTC hours from each file's min to its max event time (files without event times add none)."""
-    hours: set[dt.datetime] = set()
-    for f in manifest.files:
-        if f.get("min_event_time") and f.get("max_event_time"):
-            first = parse_iso(f["min_event_time"]).replace(minute=0, second=0, microsecond=0)
-            last = parse_iso(f["max_event_time"])
-            while first <= last:
-                hours.add(first)
-                first += HOUR
-    return sorted(hours)
+    """The UTC hours from each of the manifest's files' min to its max event time."""
+    return files_hours(manifest.files)
 
 
 def is_complete(hour: dt.datetime, watermark: dt.datetime | None, now: dt.datetime) -> bool:
