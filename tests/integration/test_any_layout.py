@@ -14,6 +14,7 @@ from orchestration.assets.cassandra import cassandra_events_by_time, cassandra_h
 from orchestration.assets.dbt import sluice_dbt_models
 from orchestration.assets.raw import raw_events
 from orchestration.resources import default_resources
+from support.serving import cassandra_ids
 from support.sink import START_MS, object_keys, produce_events, run_sink, sink_config
 
 ASSETS = [raw_events, sluice_dbt_models, cassandra_events_by_time, cassandra_hourly_event_counts]
@@ -30,14 +31,6 @@ def events_in_hour(hour: int) -> list[str]:
                   if dt.datetime.fromtimestamp(e.timestamp_ms / 1000, dt.UTC).hour == hour)
 
 
-def served_ids(cassandra, keyspace: str, hour: int) -> list[str]:
-    start = dt.datetime(2024, 1, 15, hour, tzinfo=dt.UTC)
-    rows = cassandra.execute(f"SELECT event_id FROM {keyspace}.events_by_time WHERE event_date = %s "
-                             "AND event_time >= %s AND event_time < %s",
-                             (start.date(), start, start + dt.timedelta(hours=1)))
-    return sorted(str(r.event_id) for r in rows)
-
-
 def test_every_layout_serves_the_same_events_of_an_hour(tmp_path, connections, s3, cassandra, unique_name, names):
     topic = names["topic"]
     produce_events(connections, topic, COUNT, partitions=2, seed=SEED)
@@ -51,7 +44,7 @@ def test_every_layout_serves_the_same_events_of_an_hour(tmp_path, connections, s
                                       keyspace=keyspace)
         try:
             assert dg.materialize(ASSETS, partition_key="2024-01-15-10:00", resources=resources).success
-            served[layout] = served_ids(cassandra, keyspace, 10)
+            served[layout] = cassandra_ids(cassandra, keyspace, 10)
         finally:
             cassandra.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
 

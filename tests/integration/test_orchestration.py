@@ -15,6 +15,7 @@ from orchestration.assets.raw import raw_events
 from orchestration.jobs import hourly_flow
 from orchestration.resources import LakeResource, default_resources, s3_resource
 from orchestration.sensors import raw_zone_sensor_for
+from support.serving import cassandra_ids
 from support.sink import START_MS
 
 COUNT, HOURS, SEED = 3000, 3, 2
@@ -33,14 +34,6 @@ def location(connections, s3, cassandra, unique_name):
     write_sample_lake(connections, unique_name, "events", HOURS, START_MS, COUNT, seed=SEED)
     resources = default_resources(connections, LakeNames(bucket=unique_name), keyspace=unique_name)
     return {"bucket": unique_name, "keyspace": unique_name, "resources": resources}
-
-
-def cassandra_ids(cassandra, keyspace: str, hour: int) -> list[str]:
-    start = dt.datetime(2024, 1, 15, hour, tzinfo=dt.UTC)
-    rows = cassandra.execute(f"SELECT event_id FROM {keyspace}.events_by_time WHERE event_date = %s "
-                             "AND event_time >= %s AND event_time < %s",
-                             (start.date(), start, start + dt.timedelta(hours=1)))
-    return sorted(str(r.event_id) for r in rows)
 
 
 def test_an_hour_flows_from_the_raw_zone_into_cassandra_and_a_rerun_changes_nothing(location, cassandra, lake):
