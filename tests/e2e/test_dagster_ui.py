@@ -70,11 +70,12 @@ def test_every_asset_page_shows_its_description_owners_group_and_kinds(dagster_u
 def test_jobs_sensors_and_the_schedule_are_listed_with_descriptions(dagster_url, page, screenshot):
     page.goto(f"{dagster_url}/automation")
     for kind, name in [("sensors", "raw_zone_sensor"), ("sensors", "dlq_growth_sensor"),
-                       ("sensors", "run_failure_log"), ("schedules", "daily_aggregates_schedule")]:
+                       ("sensors", "run_failure_log"), ("sensors", "run_worker_watchdog"),
+                       ("schedules", "daily_aggregates_schedule")]:
         expect(page.locator(f"a[href$='/{kind}/{name}']")).to_be_visible()
     screenshot("automation")
     page.locator("a[href$='/sensors/raw_zone_sensor']").click()
-    expect(page.get_by_text("Runs an hour when its raw files change")).to_be_visible()
+    expect(page.get_by_text("Follows the sink's commit ledger")).to_be_visible()
     for job, description in [("dlq_reprocess", "Reprocess the dead-letter queue"),
                              ("daily_aggregates", "Rebuilds yesterday's hourly aggregates"),
                              ("hourly_flow", "One hour (or a range, as one run)")]:
