@@ -56,12 +56,12 @@ def dead_letters(connections: Connections, dlq_topic: str, topic: str) -> Counte
         metadata = consumer.list_topics(dlq_topic, timeout=10).topics.get(dlq_topic)
         if metadata is None or metadata.error is not None:
             return counts
-        ends = {}
+        starts, ends = {}, {}
         for p in metadata.partitions:
             low, high = consumer.get_watermark_offsets(TopicPartition(dlq_topic, p), timeout=10)
             if high > low:
-                ends[p] = high
-        consumer.assign([TopicPartition(dlq_topic, p, 0) for p in ends])
+                starts[p], ends[p] = low, high  # from the first offset retention (or delete-records) kept
+        consumer.assign([TopicPartition(dlq_topic, p, starts[p]) for p in ends])
         deadline = time.monotonic() + 300
         while ends and time.monotonic() < deadline:
             for message in consumer.consume(num_messages=1000, timeout=1.0):
@@ -69,7 +69,8 @@ def dead_letters(connections: Connections, dlq_topic: str, topic: str) -> Counte
                     continue
                 headers = {k: v.decode(errors="replace") for k, v in (message.headers() or []) if v is not None}
                 if headers.get("__connect.errors.topic", topic) == topic:
-                    counts[int(headers.get("__connect.errors.partition", -1))] += 1
+                    partition = headers.get("__connect.errors.partition", "-1")
+                    counts[int(partition) if partition.lstrip("-").isdigit() else -1] += 1
             # by position, not by the last record: the sink's transaction markers take offsets too
             for tp in consumer.position([TopicPartition(dlq_topic, p) for p in list(ends)]):
                 if tp.offset >= ends[tp.partition]:

@@ -45,3 +45,28 @@ def test_every_committed_offset_is_in_the_raw_zone_or_the_dlq_and_a_lost_file_sh
 
     assert not second.passed
     assert second.metadata["gaps"].value == lost_rows > 0
+
+
+def test_dead_letters_are_read_from_the_dlqs_first_kept_offset_and_odd_headers_count_without_a_partition(
+    connections, names
+):
+    from confluent_kafka import Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    from ingest.clients import ensure_topic, kafka_config
+    from ingest.lake.offsets import dead_letters
+
+    topic, dlq = names["topic"], names["dlq"]
+    ensure_topic(connections, dlq)
+    producer = Producer(kafka_config(connections))
+    for n in range(6):
+        headers = [("__connect.errors.topic", topic.encode()), ("__connect.errors.partition", str(n % 2).encode())]
+        producer.produce(dlq, value=b"{bad", headers=headers)
+    producer.produce(dlq, value=b"{bad", headers=[("__connect.errors.topic", topic.encode()),
+                                                  ("__connect.errors.partition", b"\xff\xfe")])
+    producer.flush(30)
+    admin = AdminClient(kafka_config(connections))
+    for future in admin.delete_records([TopicPartition(dlq, 0, 2)]).values():  # retention took the first two
+        future.result(timeout=30)
+
+    assert dead_letters(connections, dlq, topic) == {0: 2, 1: 2, -1: 1}
