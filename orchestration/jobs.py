@@ -29,6 +29,7 @@ class DlqConfig(dg.Config):
     group_id: str = "sluice-dlq-reprocess"
     repairs: list[str] = ["default_event_type", "coerce_numeric_timestamp"]
     max_records: int | None = None
+    max_hops: int = 3  # replays of one record before it is parked
 
 
 @dg.op(description="Re-validates each DLQ record with the sink's validation, applies the selected repairs, "
@@ -43,7 +44,8 @@ def reprocess(context: dg.OpExecutionContext, config: DlqConfig, kafka: KafkaRes
         raise dg.Failure("no DLQ topic: set the op's dlq_topic or the lake resource's dlq_topic (SLUICE_DLQ_TOPIC)")
     result = reprocess_dlq(service_connections(kafka, s3), dlq_topic, group_id=config.group_id,
                            repairs=list(config.repairs), parking_topic=config.parking_topic or f"{dlq_topic}-parked",
-                           audit_bucket=lake.bucket, max_records=config.max_records, progress=progress)
+                           audit_bucket=lake.bucket, max_records=config.max_records, progress=progress,
+                           max_hops=config.max_hops, sink_groups=frozenset({f"connect-{lake.connector}"}))
     context.log.info("DLQ: read %d, replayed %d, parked %d; reasons parked: %s", result.read, result.replayed,
                      result.parked, dict(result.reasons))
     context.add_output_metadata({

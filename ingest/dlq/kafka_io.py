@@ -21,6 +21,7 @@ from ingest.sink.dlq import HEADER_PREFIX
 
 log = logging.getLogger(__name__)
 Headers = list[tuple[str, bytes | None]]
+HOPS = "sluice.dlq.hops"  # how often the record was replayed from a DLQ: a record failing again is parked at last
 
 
 def _int(text: str | None) -> int | None:
@@ -66,12 +67,19 @@ class DeadLetter:
                 "dlq_offset": self.dlq_offset, "source_topic": self.source_topic,
                 "source_partition": self.source_partition, "source_offset": self.source_offset}
 
+    @property
+    def hops(self) -> int:
+        """How often this record was replayed from a DLQ before (its HOPS header; 0 without one)."""
+        value = next((v for k, v in reversed(self.headers) if k == HOPS and v is not None), b"0")
+        return _int(value.decode("utf-8", "replace")) or 0
+
     def replay_headers(self, rule: str) -> Headers:
-        """The original record's headers (Connect's error context and earlier sluice.* dropped) plus where from."""
+        """The original record's headers (Connect's error context and earlier sluice.* dropped) plus where from
+        and the hop count."""
         kept = [(k, v) for k, v in self.headers if not k.startswith((HEADER_PREFIX, "sluice.dlq.", "sluice.parked."))]
         return kept + [("sluice.dlq.offset", str(self.dlq_offset).encode()),
                        ("sluice.dlq.partition", str(self.dlq_partition).encode()),
-                       ("sluice.dlq.rule", rule.encode())]
+                       ("sluice.dlq.rule", rule.encode()), (HOPS, str(self.hops + 1).encode())]
 
 
 class DlqReader:

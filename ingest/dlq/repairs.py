@@ -112,7 +112,7 @@ def repair(value: bytes | None, names: Sequence[str], origin: Origin) -> tuple[b
         return None
     try:
         event = json.loads(value)
-    except ValueError:  # not UTF-8 or not JSON: nothing to repair
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past Python's limit: nothing to repair
         return None
     if not isinstance(event, dict):
         return None

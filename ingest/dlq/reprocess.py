@@ -31,6 +31,7 @@ from ingest.timefmt import iso_millis
 
 log = logging.getLogger(__name__)
 NO_SOURCE = "no source topic header"
+MAX_HOPS = 3  # replays of one record from a DLQ before it is parked instead
 
 
 @dataclass
@@ -54,13 +55,19 @@ def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, re
                   parking_topic: str, audit_bucket: str, audit_prefix: str = DEFAULT_PREFIX,
                   max_records: int | None = None, timeout_s: float = 300.0,
                   progress: Callable[[int, int], None] | None = None, clock_ms: Callable[[], int] = _now_ms,
-                  schema_file: Path = DEFAULT_SCHEMA, batch_size: int = 1000) -> ReprocessResult:
+                  schema_file: Path = DEFAULT_SCHEMA, batch_size: int = 1000, max_hops: int = MAX_HOPS,
+                  sink_groups: frozenset[str] = frozenset()) -> ReprocessResult:
     """Read `dlq_topic` until caught up (or `max_records`, or `timeout_s`), replay or park each record, audit, commit.
 
-    `repairs` are names from `repairs.REPAIRS` (ValueError otherwise), applied in that dict's order. Raises
-    SluiceError, committing nothing, if any record could not be delivered or the audit could not be written.
+    `repairs` are names from `repairs.REPAIRS` (ValueError otherwise), applied in that dict's order. A record
+    already replayed `max_hops` times is parked. `group_id` may not be one of `sink_groups` (the sinks' consumer
+    groups: committing there would move a sink). Raises SluiceError, committing nothing, if any record could not
+    be delivered or the audit could not be written.
     """
     names = check_repairs(repairs)
+    if group_id in sink_groups:
+        raise SluiceError(f"group_id '{group_id}' is a sink's consumer group: reprocessing would move its offsets; "
+                          "choose another (default: sluice-dlq-reprocess)")
     if max_records is not None and max_records < 1:
         raise ValueError(f"max_records must be >= 1 or None, got {max_records}")
     started = clock_ms()
@@ -85,7 +92,7 @@ def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, re
         reading = DlqReader(consumer, dlq_topic, batch_size, max_records, time.monotonic() + timeout_s)
         for batch in reading:
             letters = [DeadLetter.of(m) for m in batch]
-            _route(letters, decoder, names, partitions, parking_topic, outbox, rows, result, clock_ms)
+            _route(letters, decoder, names, partitions, parking_topic, outbox, rows, result, clock_ms, max_hops)
             result.read += len(letters)
             tracker.update(result.read, reading.total)
         result.caught_up = reading.caught_up
@@ -101,9 +108,9 @@ def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, re
 
 def _route(letters: list[DeadLetter], decoder: Decoder, names: list[str], partitions: dict[str, int],
            parking_topic: str, outbox: Outbox, rows: list[dict], result: ReprocessResult,
-           clock_ms: Callable[[], int]) -> None:
+           clock_ms: Callable[[], int], max_hops: int = MAX_HOPS) -> None:
     """Triage a batch in bulk, then send each record to its source topic or to the parking topic."""
-    known = [d for d in letters if d.source_topic in partitions]
+    known = [d for d in letters if d.source_topic in partitions and d.hops < max_hops]
     verdicts = dict(zip((id(d) for d in known), triage(
         decoder, [d.value for d in known], [d.origin for d in known], names), strict=True))
     for letter in letters:
@@ -123,7 +130,9 @@ def _route(letters: list[DeadLetter], decoder: Decoder, names: list[str], partit
                         letter.replay_headers(verdict.rule))
             continue
         if verdict is None:
-            why = NO_SOURCE if letter.source_topic is None else f"source topic '{letter.source_topic}' does not exist"
+            why = (NO_SOURCE if letter.source_topic is None
+                   else f"source topic '{letter.source_topic}' does not exist" if letter.source_topic not in partitions
+                   else f"replayed {letter.hops} times and dead-lettered again (max_hops {max_hops})")
             row |= {"outcome": "parked", "rule": "none", "reason": why, "parked_reason": why}
         else:
             row |= {"outcome": "parked", "rule": verdict.rule, "reason": verdict.reason,

@@ -14,6 +14,7 @@ from ingest.clients import ensure_topic, kafka_config
 from ingest.dlq.audit import audit_glob
 from ingest.dlq.repairs import REPAIRS, Origin, event_id_for
 from ingest.dlq.reprocess import NO_SOURCE, reprocess_dlq
+from ingest.errors import SluiceError
 from support.sink import produce_events, run_sink, sink_config
 
 CONNECT = "__connect.errors."
@@ -181,14 +182,17 @@ def test_crafted_dead_letters_each_repair_and_deterministic_ids(connections, lak
         (crafted(event_type=...), source + "-gone", "parked", "none", f"source topic '{source}-gone' does not exist"),
         (b"[1, 2]", source, "parked", "none", "value is a JSON array, not an object"),
         (crafted(event_time="yesterday"), source, "parked", "none", "field event_time is not an ISO 8601 time"),
+        (crafted(), source, "parked", "none", "replayed 3 times and dead-lettered again"),  # with hops 3, below
     ]
+    hops = {len(cases) - 1: [("sluice.dlq.hops", b"3")]}
     producer = Producer(kafka_config(connections, acks="all"))
     for n, (value, header_topic, *_) in enumerate(cases):
         context = {"partition": "0", "offset": str(100 + n), "exception.message": "whatever the sink said"}
         if header_topic is not None:
             context["topic"] = header_topic
         producer.produce(dlq, key=f"k{n}".encode(), value=value, timestamp=1_705_309_200_000 + n,
-                         headers=[("app", b"x")] + [(CONNECT + k, v.encode()) for k, v in context.items()])
+                         headers=[("app", b"x")] + [(CONNECT + k, v.encode()) for k, v in context.items()]
+                         + hops.get(n, []))
     assert producer.flush(30) == 0
     clock = 1_705_309_200_000  # 2024-01-15T09:00:00Z
 
@@ -211,7 +215,7 @@ def test_crafted_dead_letters_each_repair_and_deterministic_ids(connections, lak
             m = replays[n]
             assert json.loads(m.value()) == {**json.loads(value), **change}, n
             assert headers(m) == {"app": "x", "sluice.dlq.offset": str(n), "sluice.dlq.partition": "0",
-                                  "sluice.dlq.rule": rule}
+                                  "sluice.dlq.rule": rule, "sluice.dlq.hops": "1"}
             assert (m.key(), m.timestamp()[1]) == (f"k{n}".encode(), 1_705_309_200_000 + n)
             assert (rows[n]["new_topic"], rows[n]["new_offset"]) == (source, m.offset())
         else:
@@ -235,6 +239,13 @@ def test_unknown_repair_names_raise_with_the_allowed_ones(connections, names):
     message = str(raised.value)
     assert "guess" in message
     assert all(name in message for name in REPAIRS)
+
+
+def test_a_sinks_consumer_group_is_refused_by_name(connections, names):
+    with pytest.raises(SluiceError, match=f"group_id 'connect-{names['name']}' is a sink's consumer group"):
+        reprocess_dlq(connections, names["dlq"], group_id=f"connect-{names['name']}", repairs=[],
+                      parking_topic=names["dlq"] + "-parked", audit_bucket=names["bucket"],
+                      sink_groups=frozenset({f"connect-{names['name']}"}))
 
 
 def test_a_large_dlq_over_partitions_reports_progress_and_is_read_to_its_end(connections, s3, names):

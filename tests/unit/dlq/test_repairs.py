@@ -7,7 +7,7 @@ import pytest
 
 from ingest.config import DEFAULT_SCHEMA
 from ingest.dlq.audit import audit_glob, audit_key
-from ingest.dlq.kafka_io import Progress
+from ingest.dlq.kafka_io import HOPS, DeadLetter, Progress
 from ingest.dlq.repairs import (
     REPAIRS,
     Origin,
@@ -130,3 +130,49 @@ def test_audit_layout_and_progress():
     for done in (500, 1000, 1500, 2500, 2600):
         progress.update(done, 2600)
     assert calls == [(1000, 2600), (2500, 2600)]
+
+
+def test_deeply_nested_json_is_parked_with_a_reason_never_a_crash():
+    deep = b'{"payload": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert repair(deep, list(REPAIRS), HERE) is None
+    [verdict] = triage(Decoder(load_schema(DEFAULT_SCHEMA)), [deep], [HERE], list(REPAIRS))
+    assert not verdict.ok and verdict.parked_reason
+
+
+class Letter:
+    """The confluent_kafka.Message methods DeadLetter.of reads."""
+
+    def __init__(self, headers):
+        self._headers = headers
+
+    def headers(self):
+        return self._headers
+
+    def timestamp(self):
+        return (1, 0)
+
+    def topic(self):
+        return "events-dlq"
+
+    def partition(self):
+        return 0
+
+    def offset(self):
+        return 7
+
+    def key(self):
+        return None
+
+    def value(self):
+        return b"{}"
+
+
+def test_each_replay_counts_a_hop_and_a_record_without_the_header_has_none():
+    context = [("__connect.errors.topic", b"events"), ("__connect.errors.partition", b"1")]
+    first = DeadLetter.of(Letter(context + [("trace", b"x")]))
+    assert first.hops == 0
+    replayed = dict(first.replay_headers("none"))
+    assert replayed[HOPS] == b"1" and replayed["trace"] == b"x" and "__connect.errors.topic" not in replayed
+    again = DeadLetter.of(Letter(context + list(replayed.items())))  # the sink dead-letters it again
+    assert again.hops == 1 and dict(again.replay_headers("none"))[HOPS] == b"2"
+    assert DeadLetter.of(Letter(context + [(HOPS, b"\xff")])).hops == 0
