@@ -39,3 +39,16 @@
   and make_timestamp(year::bigint, month::bigint, day::bigint, hour::bigint, 0, 0)
     < timezone('UTC', {{ window_end() }}) + interval ({{ var('raw_lookahead_hours') }}) hour
 {%- endmacro %}
+
+{#- The window's UTC days as a filter on the curated models' event_date partition column: a constant range, so
+    DuckDB reads only those days' files of the lake (hive partition pruning), however long its history. -#}
+{% macro in_window_dates() -%}
+  {%- set start, end = window_bounds() -%}
+  {%- if start is none or end is none -%}
+  true {#- parsing: no window yet -#}
+  {%- else -%}
+  {%- set last_day = modules.datetime.date.fromisoformat(end[:10]) -%}
+  {%- if end[11:19] in ('', '00:00:00') -%}{%- set last_day = last_day - modules.datetime.timedelta(days=1) -%}{%- endif -%}
+  event_date between date '{{ start[:10] }}' and date '{{ last_day.isoformat() }}'
+  {%- endif -%}
+{%- endmacro %}

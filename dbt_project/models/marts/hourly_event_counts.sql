@@ -6,7 +6,8 @@ with
 events as (
 
     select * from {{ ref('int_events_enriched') }}
-    where {{ in_window() }}
+    where {{ in_window_dates() }}
+      and {{ in_window() }}
 
 ),
 
