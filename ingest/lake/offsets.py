@@ -18,7 +18,6 @@ from confluent_kafka import Consumer, TopicPartition
 from ingest.clients import kafka_config
 from ingest.connections import Connections
 from ingest.lake.keys import raw_glob, topic_prefix
-from ingest.lake.listing import watermarks
 
 
 @dataclass
@@ -32,10 +31,6 @@ class OffsetAudit:
     @property
     def ok(self) -> bool:
         return self.gaps == 0
-
-
-def committed_offsets(client, bucket: str, connector: str, topic: str) -> dict[int, int]:
-    return {int(d["partition"]): int(d["committed_offset"]) for d in watermarks(client, bucket, connector, topic)}
 
 
 def low_offsets(connections: Connections, topic: str, partitions: list[int]) -> dict[int, int]:
@@ -80,10 +75,11 @@ def dead_letters(connections: Connections, dlq_topic: str, topic: str) -> Counte
     return counts
 
 
-def audit_offsets(con, client, connections: Connections, bucket: str, topics_dir: str, topic: str, connector: str,
-                  dlq_topic: str | None) -> OffsetAudit | None:
-    """None when the sink has not committed anything yet (no watermarks)."""
-    committed = committed_offsets(client, bucket, connector, topic)
+def audit_offsets(con, client, connections: Connections, bucket: str, topics_dir: str, topic: str,
+                  committed: dict[int, int | None], dlq_topic: str | None) -> OffsetAudit | None:
+    """`committed`: the sink's committed offset per partition (listing.committed_offsets of its watermarks).
+    None when the sink has not committed anything yet (no watermarks)."""
+    committed = {p: int(o) for p, o in committed.items() if o is not None}
     if not committed:
         return None
     low = low_offsets(connections, topic, list(committed))

@@ -27,7 +27,7 @@ def raw_events(context: dg.AssetExecutionContext, s3: S3Resource, lake: LakeReso
         window = land_window(con, client, lake.bucket, lake.topics_dir, lake.landed_dir, lake.topic,
                              window_hours(context), lake.connector, committed)
         audit = audit_offsets(con, client, service_connections(kafka, s3), lake.bucket, lake.topics_dir,
-                              lake.topic, lake.connector, lake.dlq_topic)
+                              lake.topic, committed, lake.dlq_topic)
     finally:
         con.close()
     yield dg.MaterializeResult(metadata={
