@@ -32,7 +32,8 @@ class DlqConfig(dg.Config):
     max_hops: int = 3  # replays of one record before it is parked
 
 
-@dg.op(description="Re-validates each DLQ record with the sink's validation, applies the selected repairs, "
+@dg.op(description="Re-validates each DLQ record with the sink's validation (the schema the lake's connector "
+                   "recorded for its topic), applies the selected repairs, "
                    f"replays fixed records to their topic and parks the rest. Repairs: {', '.join(REPAIRS)}.")
 def reprocess(context: dg.OpExecutionContext, config: DlqConfig, kafka: KafkaResource, lake: LakeResource,
               s3: S3Resource):
@@ -45,7 +46,8 @@ def reprocess(context: dg.OpExecutionContext, config: DlqConfig, kafka: KafkaRes
     result = reprocess_dlq(service_connections(kafka, s3), dlq_topic, group_id=config.group_id,
                            repairs=list(config.repairs), parking_topic=config.parking_topic or f"{dlq_topic}-parked",
                            audit_bucket=lake.bucket, max_records=config.max_records, progress=progress,
-                           max_hops=config.max_hops, sink_groups=frozenset({f"connect-{lake.connector}"}))
+                           max_hops=config.max_hops, connector=lake.connector,
+                           sink_groups=frozenset({f"connect-{lake.connector}"}))
     context.log.info("DLQ: read %d, replayed %d, parked %d; reasons parked: %s", result.read, result.replayed,
                      result.parked, dict(result.reasons))
     context.add_output_metadata({

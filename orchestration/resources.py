@@ -34,7 +34,7 @@ class LakeResource(dg.ConfigurableResource):
     topic: str = names.TOPIC
     topics_dir: str = names.TOPICS_DIR
     landed_dir: str = names.LANDED_DIR
-    connector: str = names.CONNECTOR  # the sink's `name`: its watermarks are under _sluice/<connector>/
+    connector: str = names.CONNECTOR  # the sink's `name`: its watermarks and schemas are under _sluice/<connector>/
     dlq_topic: str | None = names.DLQ_TOPIC  # the sink's errors.deadletterqueue.topic.name, for the offset check
 
 

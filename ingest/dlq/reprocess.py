@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +18,15 @@ from typing import cast
 
 from confluent_kafka import Consumer, Producer
 
-from ingest.clients import ensure_topic, kafka_admin, kafka_config
+from ingest.clients import ensure_topic, kafka_admin, kafka_config, s3_client
 from ingest.config import DEFAULT_SCHEMA
 from ingest.connections import Connections
 from ingest.dlq.audit import DEFAULT_PREFIX, AuditTrail, new_run_id
 from ingest.dlq.kafka_io import DeadLetter, DlqReader, Outbox, Progress
 from ingest.dlq.repairs import check_repairs, triage
 from ingest.errors import SluiceError
-from ingest.schema import load_schema
+from ingest.lake.schemas import lake_schema
+from ingest.schema import EventSchema, load_schema
 from ingest.sink.decode import Decoder
 from ingest.timefmt import iso_millis
 
@@ -51,14 +52,39 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+class Decoders:
+    """The sink's validation of each source topic: the schema its sink `connector` recorded in the lake, read once
+    per run, else `fallback` (also for every topic without a connector)."""
+
+    def __init__(self, client, bucket: str, connector: str | None, fallback: EventSchema):
+        self.client, self.bucket, self.connector, self.fallback = client, bucket, connector, fallback
+        self.by_topic: dict[str, Decoder] = {}
+        self.by_schema: dict[EventSchema, Decoder] = {}
+
+    def __call__(self, topic: str) -> Decoder:
+        if topic not in self.by_topic:
+            recorded = lake_schema(self.client, self.bucket, self.connector, topic) if self.connector else None
+            schema = recorded if recorded is not None else self.fallback
+            if schema not in self.by_schema:
+                self.by_schema[schema] = Decoder(schema)
+            self.by_topic[topic] = self.by_schema[schema]
+        return self.by_topic[topic]
+
+    def close(self) -> None:
+        for decoder in self.by_schema.values():
+            decoder.con.close()
+
+
 def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, repairs: list[str],
                   parking_topic: str, audit_bucket: str, audit_prefix: str = DEFAULT_PREFIX,
                   max_records: int | None = None, timeout_s: float = 300.0,
                   progress: Callable[[int, int], None] | None = None, clock_ms: Callable[[], int] = _now_ms,
-                  schema_file: Path = DEFAULT_SCHEMA, batch_size: int = 1000, max_hops: int = MAX_HOPS,
-                  sink_groups: frozenset[str] = frozenset()) -> ReprocessResult:
+                  schema_file: Path = DEFAULT_SCHEMA, connector: str | None = None, batch_size: int = 1000,
+                  max_hops: int = MAX_HOPS, sink_groups: frozenset[str] = frozenset()) -> ReprocessResult:
     """Read `dlq_topic` until caught up (or `max_records`, or `timeout_s`), replay or park each record, audit, commit.
 
+    Each record is validated as the sink `connector` validated its source topic: with the schema that sink recorded
+    in the lake (`audit_bucket`), or `schema_file` if it recorded none (or no connector is given).
     `repairs` are names from `repairs.REPAIRS` (ValueError otherwise), applied in that dict's order. A record
     already replayed `max_hops` times is parked. `group_id` may not be one of `sink_groups` (the sinks' consumer
     groups: committing there would move a sink). Raises SluiceError, committing nothing, if any record could not
@@ -79,7 +105,7 @@ def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, re
         raise SluiceError(f"DLQ topic '{dlq_topic}' does not exist")
     ensure_topic(connections, parking_topic, 1, 3)
     partitions = {name: len(meta.partitions) for name, meta in topics.items()}
-    decoder = Decoder(load_schema(schema_file))
+    decoders = Decoders(s3_client(connections), audit_bucket, connector, load_schema(schema_file))
     consumer = Consumer(kafka_config(connections, **{
         "group.id": group_id, "enable.auto.commit": False, "auto.offset.reset": "earliest",
         "enable.partition.eof": False,
@@ -92,7 +118,7 @@ def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, re
         reading = DlqReader(consumer, dlq_topic, batch_size, max_records, time.monotonic() + timeout_s)
         for batch in reading:
             letters = [DeadLetter.of(m) for m in batch]
-            _route(letters, decoder, names, partitions, parking_topic, outbox, rows, result, clock_ms, max_hops)
+            _route(letters, decoders, names, partitions, parking_topic, outbox, rows, result, clock_ms, max_hops)
             result.read += len(letters)
             tracker.update(result.read, reading.total)
         result.caught_up = reading.caught_up
@@ -102,17 +128,23 @@ def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, re
             result.committed = reading.commit()  # ... before the DLQ moves on
     finally:
         consumer.close()
-        decoder.con.close()
+        decoders.close()
     return result
 
 
-def _route(letters: list[DeadLetter], decoder: Decoder, names: list[str], partitions: dict[str, int],
-           parking_topic: str, outbox: Outbox, rows: list[dict], result: ReprocessResult,
+def _route(letters: list[DeadLetter], decoders: Callable[[str], Decoder], names: list[str],
+           partitions: dict[str, int], parking_topic: str, outbox: Outbox, rows: list[dict], result: ReprocessResult,
            clock_ms: Callable[[], int], max_hops: int = MAX_HOPS) -> None:
-    """Triage a batch in bulk, then send each record to its source topic or to the parking topic."""
-    known = [d for d in letters if d.source_topic in partitions and d.hops < max_hops]
-    verdicts = dict(zip((id(d) for d in known), triage(
-        decoder, [d.value for d in known], [d.origin for d in known], names), strict=True))
+    """Triage a batch in bulk per source topic (with its decoder), then send each record to its source topic or
+    to the parking topic."""
+    by_topic: dict[str, list[DeadLetter]] = defaultdict(list)
+    for d in letters:
+        if d.source_topic in partitions and d.hops < max_hops:
+            by_topic[cast(str, d.source_topic)].append(d)
+    verdicts = {}
+    for topic, known in by_topic.items():
+        verdicts |= dict(zip((id(d) for d in known), triage(
+            decoders(topic), [d.value for d in known], [d.origin for d in known], names), strict=True))
     for letter in letters:
         row = letter.audit_row(result.run_id)
         verdict = verdicts.get(id(letter))

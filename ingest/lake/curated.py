@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from ingest.lake.keys import curated_key, landed_key, s3_url
 from ingest.lake.names import CURATED_DIR, LANDED_DIR
@@ -22,21 +23,15 @@ def mart_rows(con, bucket: str, model: str, columns: str, hours: list[dt.datetim
                    f"hive_types = {HIVE_TYPES})").fetchall()
 
 
-def stage_counts(con, bucket: str, topic: str, hours: list[dt.datetime], landed_dir: str = LANDED_DIR,
-                 curated_dir: str = CURATED_DIR) -> dict[str, int]:
-    """Distinct events of the hours at each stage in the lake: landed (raw, valid), staged, mart."""
-    start, end = hours[0], hours[-1] + dt.timedelta(hours=1)
-    window = (f"event_time >= '{start.isoformat()}'::timestamptz "
-              f"and event_time < '{end.isoformat()}'::timestamptz")
+def stage_ids(con, bucket: str, topic: str, hour: dt.datetime, landed_dir: str = LANDED_DIR,
+              curated_dir: str = CURATED_DIR) -> dict[str, set[str]]:
+    """The hour's event ids at each stage in the lake, each read from its own file with no filter of its own:
+    landed (the distinct valid events of the raw zone), staged (stg_events), mart (events_by_time)."""
 
-    def count(files: list[str], what: str) -> int:
-        return con.sql(f"select {what} from read_parquet([{_listing(files)}], union_by_name = true) "
-                       f"where {window}").fetchone()[0]
+    def ids(key: str) -> set[str]:
+        rows = con.sql(f"select distinct cast(event_id as varchar) from read_parquet('{s3_url(bucket, key)}')")
+        return {str(uuid.UUID(r[0])) for r in rows.fetchall()}
 
-    def curated(model: str) -> list[str]:
-        return [s3_url(bucket, curated_key(curated_dir, model, h)) for h in hours]
-
-    return {"raw_valid": count([s3_url(bucket, landed_key(landed_dir, topic, h)) for h in hours],
-                               "count(distinct event_id)"),
-            "staged": count(curated("stg_events"), "count(*)"),
-            "mart": count(curated("events_by_time"), "count(*)")}
+    return {"raw_valid": ids(landed_key(landed_dir, topic, hour)),
+            "staged": ids(curated_key(curated_dir, "stg_events", hour)),
+            "mart": ids(curated_key(curated_dir, "events_by_time", hour))}

@@ -45,6 +45,11 @@ def watermark_key(connector: str, topic: str, partition: int) -> str:
     return f"{watermark_prefix(connector, topic)}{partition}.json"
 
 
+def schema_key(connector: str, topic: str) -> str:
+    """The schema the sink validates a topic's records with, as a JSON Schema (the DLQ job validates with it too)."""
+    return f"_sluice/{connector}/schemas/{topic}.json"
+
+
 def s3_url(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
 from ingest.config import DEFAULT_SCHEMA
-from ingest.lake.keys import hour_index_prefix, landed_key, manifest_key, parse_hour_index_key, raw_hour_prefix
-from ingest.lake.ledger import ledger_partitions, parse_manifest
+from ingest.lake.keys import landed_key, raw_hour_prefix
+from ingest.lake.ledger import Manifest
 from ingest.lake.listing import list_keys
 from ingest.schema import load_schema
 from ingest.sink.ledger import hours_spanned
@@ -36,44 +35,39 @@ class LandedHour:
     rows: int
     offsets: dict[int, tuple[int, int]] = field(default_factory=dict)  # kafka partition -> (first, last)
     key: str = ""
+    missing_files: list[str] = field(default_factory=list)  # listed by the ledger, absent from the bucket
+    sources: list[str] = field(default_factory=list, compare=False)  # the raw files it was landed from
 
     @property
     def repeated(self) -> int:
         return self.raw_rows - self.rows
 
 
-def ledger_files(client, bucket: str, connector: str, topic: str, hour: dt.datetime,
-                 committed: dict[int, int | None]) -> list[str] | None:
-    """The raw files with rows of the UTC hour by the ledger's hour index: of every committed round the index
-    names (`commit_offset` at or below `committed`, the partitions' committed offsets), the files whose event
-    times span the hour. None when the topic has no ledger."""
-    entries = [k for k, _ in list_keys(client, bucket, hour_index_prefix(connector, topic, hour), suffix=".json")]
-    if not entries and not ledger_partitions(client, bucket, connector, topic):
-        return None
-    files: set[str] = set()
-    for entry in entries:
-        partition, start = parse_hour_index_key(entry)
-        key = manifest_key(connector, topic, partition, start)
+def hour_files(client, bucket: str, rounds: list[Manifest], hour: dt.datetime) -> tuple[list[str], list[str]]:
+    """The rounds' files whose event times span the hour: (those in the bucket, those missing from it)."""
+    keys = sorted({f["key"] for m in rounds for f in m.files if hour in hours_spanned([f])})
+    present, missing = [], []
+    for key in keys:
         try:
-            document = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
-        except client.exceptions.NoSuchKey:  # the entry of a round a crash left before its manifest
-            continue
-        manifest = parse_manifest(key, document)
-        if committed.get(partition) is None or manifest.commit_offset > committed[partition]:
-            continue  # in flight, or left uncommitted by a crash: a replay rewrites it
-        files.update(f["key"] for f in manifest.files if hour in hours_spanned([f]))
-    return sorted(files)
+            client.head_object(Bucket=bucket, Key=key)
+            present.append(key)
+        except client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            missing.append(key)
+    return present, missing
 
 
 def land_hour(con, client, bucket: str, topics_dir: str, landed_dir: str, topic: str, hour: dt.datetime,
-              connector: str | None = None, committed: dict[int, int | None] | None = None) -> LandedHour:
-    """Land the hour; with `connector` by its ledger if it has one (`committed`: its partitions' committed
-    offsets), else by the hour's directory."""
-    keys = ledger_files(client, bucket, connector, topic, hour, committed or {}) if connector else None
-    in_hour = ""
-    if keys is None:
+              rounds: list[Manifest] | None = None) -> LandedHour:
+    """Land the hour: by the ledger's committed `rounds` of the hour (ledger.hour_rounds) when the lake has a
+    ledger, else (None) by the hour's directory. A file a round lists but the bucket lacks is left out and named in
+    `missing_files` (the offset check fails on it)."""
+    in_hour, missing = "", []
+    if rounds is None:
         keys = [k for k, _ in list_keys(client, bucket, raw_hour_prefix(topics_dir, topic, hour))]
     else:
+        keys, missing = hour_files(client, bucket, rounds, hour)
         end = hour + dt.timedelta(hours=1)
         in_hour = (f"where {EVENT_TIME} >= timestamptz '{iso_seconds(hour)}' "
                    f"and {EVENT_TIME} < timestamptz '{iso_seconds(end)}'")
@@ -82,7 +76,7 @@ def land_hour(con, client, bucket: str, topics_dir: str, landed_dir: str, topic:
         sink = io.BytesIO()
         pq.write_table(load_schema(DEFAULT_SCHEMA).arrow_schema().empty_table(), sink)
         client.put_object(Bucket=bucket, Key=target, Body=sink.getvalue())
-        return LandedHour(0, 0, 0, key=target)
+        return LandedHour(0, 0, 0, key=target, missing_files=missing)
     files = ", ".join(f"'s3://{bucket}/{k}'" for k in keys)
     con.execute(f"""
         create or replace temp table landing as
@@ -99,16 +93,18 @@ def land_hour(con, client, bucket: str, topics_dir: str, landed_dir: str, topic:
         from landing group by all order by 1""").fetchall()
     con.execute("drop table landing")
     rows = sum(n for *_, n in per_partition)
-    return LandedHour(len(keys), raw_rows, rows, {p: (lo, hi) for p, lo, hi, _ in per_partition}, target)
+    return LandedHour(len(keys), raw_rows, rows, {p: (lo, hi) for p, lo, hi, _ in per_partition}, target, missing,
+                      keys)
 
 
 @dataclass
 class LandedWindow:
-    """The hours of a run, landed: totals, per-partition offset ranges, and rows repeated in the landed files."""
+    """The hours of a run, landed: totals, per-partition offset ranges, and per hour the rows repeated in its
+    landed file (a Kafka record found twice: must be 0)."""
 
     hours: list[dt.datetime]
     landed: list[LandedHour]
-    repeated_after_landing: int  # Kafka records found twice in the landed files: must be 0
+    repeated_after_landing: list[int]
 
     @property
     def rows(self) -> int:
@@ -133,13 +129,12 @@ class LandedWindow:
 
 
 def land_window(con, client, bucket: str, topics_dir: str, landed_dir: str, topic: str,
-                hours: list[dt.datetime], connector: str | None = None,
-                committed: dict[int, int | None] | None = None) -> LandedWindow:
-    """Land every hour (see land_hour), then count Kafka records that appear more than once across the landed
-    files."""
-    landed = [land_hour(con, client, bucket, topics_dir, landed_dir, topic, hour, connector, committed)
-              for hour in hours]
+                hours: list[dt.datetime], rounds: dict[dt.datetime, list[Manifest]] | None = None) -> LandedWindow:
+    """Land every hour (see land_hour; `rounds`: each hour's committed rounds, None without a ledger), then count
+    per landed file the Kafka records it holds more than once."""
+    landed = [land_hour(con, client, bucket, topics_dir, landed_dir, topic, hour,
+                        None if rounds is None else rounds[hour]) for hour in hours]
     files = ", ".join(repr(f"s3://{bucket}/{h.key}") for h in landed)
-    repeated = con.sql("select count(*) - count(distinct (_kafka_topic, _kafka_partition, _kafka_offset)) "
-                       f"from read_parquet([{files}])").fetchone()[0]
-    return LandedWindow(hours, landed, repeated)
+    repeated = dict(con.sql("select filename, count(*) - count(distinct (_kafka_topic, _kafka_partition, "
+                            f"_kafka_offset)) from read_parquet([{files}], filename = true) group by all").fetchall())
+    return LandedWindow(hours, landed, [repeated.get(f"s3://{bucket}/{h.key}", 0) for h in landed])

@@ -7,11 +7,13 @@ above it belongs to a round still in flight (or one a crash left before its comm
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 
 from ingest.errors import SluiceError
-from ingest.lake.keys import ledger_prefix
+from ingest.lake.keys import hour_index_prefix, ledger_prefix, manifest_key, parse_hour_index_key
+from ingest.lake.listing import list_keys
 from ingest.sink.ledger import FORMAT, VERSION
 
 
@@ -70,6 +72,27 @@ def read_ledger(client, bucket: str, connector: str, topic: str, partition: int,
             keys = keys[:limit]
             break
     return [parse_manifest(k, json.loads(client.get_object(Bucket=bucket, Key=k)["Body"].read())) for k in keys]
+
+
+def hour_rounds(client, bucket: str, connector: str, topic: str, hour: dt.datetime,
+                committed: dict[int, int | None]) -> list[Manifest] | None:
+    """The committed rounds with event times in the UTC hour, by the ledger's hour index (`committed`: the
+    partitions' committed offsets; a round above it is in flight or was left by a crash). None: no ledger."""
+    entries = [k for k, _ in list_keys(client, bucket, hour_index_prefix(connector, topic, hour), suffix=".json")]
+    if not entries and not ledger_partitions(client, bucket, connector, topic):
+        return None
+    rounds = []
+    for entry in entries:
+        partition, start = parse_hour_index_key(entry)
+        key = manifest_key(connector, topic, partition, start)
+        try:
+            document = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except client.exceptions.NoSuchKey:  # the entry of a round a crash left before its manifest
+            continue
+        manifest = parse_manifest(key, document)
+        if committed.get(partition) is not None and manifest.commit_offset <= committed[partition]:
+            rounds.append(manifest)
+    return rounds
 
 
 def committed_rounds(manifests: list[Manifest], committed: int | None) -> list[Manifest]:

@@ -1,100 +1,166 @@
-"""Gaps and repeats in the Kafka offsets the raw zone holds, against what the sink committed.
+"""Per UTC hour: every offset the commit ledger committed with an event time in the hour is in landed/ or in the
+DLQ, exactly once.
 
-Every offset of a partition below the sink's committed offset is either a row of the raw zone or a record
-the sink dead-lettered. Offsets are counted, not listed: the raw zone is read for two integer columns only,
-and the DLQ is read once from its start (dead letters name their source with Kafka Connect's context headers;
-without them, all of the DLQ's records count against the topic as a whole). Records dropped under
-`behavior.on.null.values=ignore` would show as gaps.
+Works from the hour's committed rounds (`ledger.hour_rounds`) and the files they list, never the whole raw zone:
+
+- the rounds' files that span the hour are in the bucket and hold the rows their manifests declare (a lost or
+  truncated file shows);
+- `landed/<hour>` holds exactly the rows of those files whose event time (UTC) falls in the hour, each once;
+- every dead letter the rounds declare is in the DLQ topic once. The DLQ is read once per run, from the first
+  offset it still holds; the letters are matched by Kafka Connect's context headers (source topic, partition,
+  offset). Where retention (or delete-records) moved the DLQ's low watermark, letters older than the oldest one it
+  still holds for their source partition count as expired, not lost. Letters without context headers cannot be
+  matched: they cover missing ones by count.
+
+A round with dead letters only has no event hour: its letters are not audited here.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, TopicPartition
 
 from ingest.clients import kafka_config
 from ingest.connections import Connections
-from ingest.lake.keys import raw_glob, topic_prefix
+from ingest.lake.keys import s3_url
+from ingest.lake.ledger import Manifest
+from ingest.sink.ledger import hours_spanned
+from ingest.timefmt import iso_seconds
+
+READ_LIMIT_S = 300
 
 
 @dataclass
-class OffsetAudit:
-    committed: dict[int, int]  # kafka partition -> the sink's committed offset
-    held: dict[int, int]  # distinct offsets below it in the raw zone
-    repeated: int  # rows beyond the first of each (partition, offset)
-    dead_lettered: dict[int, int]  # per partition; key -1: DLQ records without context headers
-    gaps: int  # offsets neither in the raw zone nor in the DLQ
+class DeadLetterIndex:
+    """The DLQ's letters of one source topic, by (source partition, source offset)."""
 
-    @property
-    def ok(self) -> bool:
-        return self.gaps == 0
+    letters: Counter = field(default_factory=Counter)
+    without_coordinates: int = 0  # letters of the topic (or of no named topic) without partition/offset headers
+    oldest: dict[int, int] = field(default_factory=dict)  # source partition -> lowest source offset still held
+    trimmed: bool = False  # some DLQ partition's low watermark is above 0: retention deleted letters
 
 
-def low_offsets(connections: Connections, topic: str, partitions: list[int]) -> dict[int, int]:
-    """The first offset Kafka still holds per partition: retention may have deleted what came before."""
-    consumer = Consumer(kafka_config(connections, **{"group.id": "sluice-offset-audit"}))
-    try:
-        return {p: max(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[0], 0)
-                for p in partitions}
-    finally:
-        consumer.close()
+def _coordinate(headers: dict[str, str], name: str) -> int | None:
+    value = headers.get(f"__connect.errors.{name}", "")
+    return int(value) if value.isdigit() else None
 
 
-def dead_letters(connections: Connections, dlq_topic: str, topic: str) -> Counter:
-    """Dead letters of `topic` per source partition (-1: without context headers), read up to the DLQ's end."""
-    counts: Counter = Counter()
+def dead_letters(connections: Connections, dlq_topic: str, topic: str) -> DeadLetterIndex:
+    """The DLQ's letters of `topic`, read from each DLQ partition's first kept offset up to its end."""
+    index = DeadLetterIndex()
     consumer = Consumer(kafka_config(connections, **{"group.id": "sluice-offset-audit", "enable.auto.commit": False}))
     try:
         metadata = consumer.list_topics(dlq_topic, timeout=10).topics.get(dlq_topic)
         if metadata is None or metadata.error is not None:
-            return counts
+            return index
         starts, ends = {}, {}
         for p in metadata.partitions:
             low, high = consumer.get_watermark_offsets(TopicPartition(dlq_topic, p), timeout=10)
+            index.trimmed |= low > 0
             if high > low:
-                starts[p], ends[p] = low, high  # from the first offset retention (or delete-records) kept
+                starts[p], ends[p] = low, high
         consumer.assign([TopicPartition(dlq_topic, p, starts[p]) for p in ends])
-        deadline = time.monotonic() + 300
-        while ends and time.monotonic() < deadline:
+        deadline = time.monotonic() + READ_LIMIT_S
+        while ends:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"DLQ {dlq_topic}: not read to its end within {READ_LIMIT_S} s")
             for message in consumer.consume(num_messages=1000, timeout=1.0):
-                if message.error() is not None:
-                    continue
-                headers = {k: v.decode(errors="replace") for k, v in (message.headers() or []) if v is not None}
-                if headers.get("__connect.errors.topic", topic) == topic:
-                    partition = headers.get("__connect.errors.partition", "-1")
-                    counts[int(partition) if partition.lstrip("-").isdigit() else -1] += 1
+                if message.error() is None:
+                    _add(index, message, topic)
             # by position, not by the last record: the sink's transaction markers take offsets too
             for tp in consumer.position([TopicPartition(dlq_topic, p) for p in list(ends)]):
                 if tp.offset >= ends[tp.partition]:
                     ends.pop(tp.partition, None)
     finally:
         consumer.close()
-    return counts
+    return index
 
 
-def audit_offsets(con, client, connections: Connections, bucket: str, topics_dir: str, topic: str,
-                  committed: dict[int, int | None], dlq_topic: str | None) -> OffsetAudit | None:
-    """`committed`: the sink's committed offset per partition (listing.committed_offsets of its watermarks).
-    None when the sink has not committed anything yet (no watermarks)."""
-    committed = {p: int(o) for p, o in committed.items() if o is not None}
-    if not committed:
-        return None
-    low = low_offsets(connections, topic, list(committed))
-    held, repeated = {}, 0
-    prefix = topic_prefix(topics_dir, topic)
-    has_files = client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount", 0)
-    rows = con.sql(f"""
-        select _kafka_partition, _kafka_offset, count(*) as n
-        from read_parquet('{raw_glob(bucket, topics_dir, topic)}')
-        group by all""").fetchall() if has_files else []  # every record so far dead-lettered: no file yet
-    for partition, offset, n in rows:
-        repeated += n - 1
-        if low.get(partition, 0) <= offset < committed.get(partition, 0):
-            held[partition] = held.get(partition, 0) + 1
-    dead = dead_letters(connections, dlq_topic, topic) if dlq_topic else Counter()
-    expected = sum(c - low.get(p, 0) for p, c in committed.items())
-    missing = expected - sum(held.values()) - sum(dead.values())
-    return OffsetAudit(committed, held, repeated, dict(dead), max(missing, 0))
+def _add(index: DeadLetterIndex, message, topic: str) -> None:
+    headers = {k: v.decode(errors="replace") for k, v in (message.headers() or []) if v is not None}
+    if headers.get("__connect.errors.topic", topic) != topic:
+        return
+    partition, offset = _coordinate(headers, "partition"), _coordinate(headers, "offset")
+    if partition is None or offset is None:
+        index.without_coordinates += 1
+        return
+    index.letters[(partition, offset)] += 1
+    index.oldest[partition] = min(offset, index.oldest.get(partition, offset))
+
+
+@dataclass
+class HourAudit:
+    hour: dt.datetime
+    rounds: int  # committed rounds with event times in the hour
+    files: int  # their files that span the hour
+    missing_files: list[str]  # listed by a round, absent from the bucket
+    rows_missing: int  # rows the manifests declare for those files that the files do not hold
+    in_hour: int  # distinct offsets of those files' rows with an event time in the hour
+    landed: int  # distinct offsets in landed/<hour>
+    not_landed: int  # in the hour, not in landed/
+    stray_landed: int  # in landed/, not a row of the hour's rounds in the hour
+    repeated_landed: int  # rows of landed/ beyond the first of each offset
+    dead_letters: int  # declared by the rounds
+    dead_letters_found: int
+    dead_letters_missing: int
+    dead_letters_repeated: int
+    dead_letters_expired: int  # below the oldest letter the DLQ still holds for their partition
+
+    @property
+    def gaps(self) -> int:
+        return self.rows_missing + self.not_landed + self.dead_letters_missing
+
+    @property
+    def ok(self) -> bool:
+        return self.gaps == 0 and self.stray_landed == 0 and self.repeated_landed == 0 \
+            and self.dead_letters_repeated == 0 and not self.missing_files
+
+
+def audit_hour(con, bucket: str, hour: dt.datetime, rounds: list[Manifest], files: list[str],
+               missing_files: list[str], landed_key: str, dlq: DeadLetterIndex | None) -> HourAudit:
+    """`files`: the rounds' files spanning the hour that the bucket holds (`missing_files`: those it lacks)."""
+    declared = {f["key"]: f for m in rounds for f in m.files if hour in hours_spanned([f])}
+    rows_missing = sum(declared[k]["rows"] for k in missing_files)
+    in_hour = f"event_time >= timestamptz '{iso_seconds(hour)}' " \
+              f"and event_time < timestamptz '{iso_seconds(hour + dt.timedelta(hours=1))}'"
+    con.execute("create or replace temp table audit_expected (p integer, o bigint)")
+    if files:
+        listing = ", ".join(repr(s3_url(bucket, k)) for k in files)
+        con.execute(f"""create or replace temp table audit_raw as
+            select filename, _kafka_partition as p, _kafka_offset as o, {in_hour} as in_hour
+            from read_parquet([{listing}], filename = true, union_by_name = true)""")
+        held = dict(con.sql("select filename, count(distinct o) from audit_raw group by all").fetchall())
+        rows_missing += sum(max(declared[k]["rows"] - held.get(s3_url(bucket, k), 0), 0) for k in files)
+        con.execute("insert into audit_expected select distinct p, o from audit_raw where in_hour")
+        con.execute("drop table audit_raw")
+    con.execute(f"""create or replace temp table audit_landed as
+        select _kafka_partition as p, _kafka_offset as o from read_parquet('{s3_url(bucket, landed_key)}')""")
+    expected, landed, not_landed, stray, repeated = con.sql("""
+        with distinct_landed as (select distinct p, o from audit_landed)
+        select (select count(*) from audit_expected),
+               (select count(*) from distinct_landed),
+               (select count(*) from audit_expected anti join distinct_landed using (p, o)),
+               (select count(*) from distinct_landed anti join audit_expected using (p, o)),
+               (select count(*) from audit_landed) - (select count(*) from distinct_landed)""").fetchone()
+    con.execute("drop table audit_landed")
+    con.execute("drop table audit_expected")
+    letters = _letters(rounds, dlq)
+    return HourAudit(hour, len(rounds), len(declared), missing_files, rows_missing, expected, landed, not_landed,
+                     stray, repeated, *letters)
+
+
+def _letters(rounds: list[Manifest], dlq: DeadLetterIndex | None) -> tuple[int, int, int, int, int]:
+    """(declared, found, missing, repeated, expired) of the rounds' dead letters."""
+    declared = [(m.partition, o) for m in rounds for o in m.dlq_offsets]
+    if not declared or dlq is None:
+        return len(declared), 0, 0, 0, 0
+    found = sum(1 for c in declared if dlq.letters[c] > 0)
+    repeated = sum(dlq.letters[c] - 1 for c in declared if dlq.letters[c] > 1)
+    absent = [(p, o) for p, o in declared if dlq.letters[(p, o)] == 0]
+    expired = sum(1 for p, o in absent if dlq.trimmed and o < dlq.oldest.get(p, o + 1))
+    missing = max(len(absent) - expired - dlq.without_coordinates, 0)
+    return len(declared), found, missing, repeated, expired

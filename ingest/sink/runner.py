@@ -10,6 +10,7 @@ import time
 from ingest.clients import ensure_topic
 from ingest.config import SinkConfig
 from ingest.errors import SluiceError
+from ingest.lake.schemas import SchemaRecorder
 from ingest.sink.dlq import DLQ_MAX_MESSAGE_BYTES
 from ingest.sink.stats import summary, totals
 from ingest.sink.storage import Storage
@@ -24,14 +25,16 @@ def run_sink(config: SinkConfig, instance_id: str | None = None, create_bucket: 
     """Run until SIGTERM/SIGINT (or `exit_when_idle` seconds without records); 0 on a clean stop."""
     for warning in config.warnings:
         log.warning("config: %s", warning)
-    Storage(config.connections, config.bucket).ensure_bucket(create_bucket)
+    storage = Storage(config.connections, config.bucket, config.s3_retry_backoff_ms, config.s3_retry_timeout_ms)
+    storage.ensure_bucket(create_bucket)
+    record_schemas = SchemaRecorder(storage, config.name, config.schema_file)  # for the DLQ job to validate alike
     if config.errors_tolerance == "all" and config.dlq_topic:
         ensure_topic(config.connections, config.dlq_topic, 1, config.dlq_replication_factor,
                      {"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)})
 
     stop = threading.Event()
     failures: list[BaseException] = []
-    tasks = [SinkTask(config, i, stop, instance_id) for i in range(config.tasks_max)]
+    tasks = [SinkTask(config, i, stop, instance_id, on_topics=record_schemas) for i in range(config.tasks_max)]
 
     def run(task: SinkTask) -> None:
         try:

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -43,8 +44,9 @@ def wall_ms() -> int:
 
 class SinkTask:
     def __init__(self, config: SinkConfig, task_id: int, stop: threading.Event, instance_id: str | None = None,
-                 clock_ms=wall_ms, batch_size: int = 10_000):
+                 clock_ms=wall_ms, batch_size: int = 10_000, on_topics: Callable[[set[str]], None] = lambda _: None):
         self.config, self.task_id, self.stop, self.clock_ms = config, task_id, stop, clock_ms
+        self.on_topics = on_topics  # called with the topics of each assignment (the runner records their schema)
         self.batch_size = min(batch_size, max(config.flush_size, 500))
         self.stats = TaskStats()
         self._waiting_for_topic = False  # logged once: a topic subscribed to does not exist (yet)
@@ -83,6 +85,7 @@ class SinkTask:
     def _on_assign(self, consumer, partitions: list[TopicPartition]) -> None:
         # The group's committed offsets: where this task resumes, and what counts as unconsumed before a fetch.
         committed = consumer.committed(partitions, timeout=30) if partitions else []
+        self.on_topics({tp.topic for tp in partitions})  # before their first commit; raising ends the task
         for tp in committed:
             self._new_writer(tp)
         self.stats.assigned_at = time.monotonic()

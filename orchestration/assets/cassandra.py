@@ -1,23 +1,27 @@
 """Serving: the curated marts of a window loaded into Cassandra (the DataStax sink's mapping, TTL, consistency)."""
 
+import datetime as dt
+
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from ingest.clients import consistency_level
-from ingest.lake.curated import mart_rows, stage_counts
-from orchestration.checks import reconcile_result, stage_counts_reconcile
+from ingest.lake.curated import mart_rows, stage_ids
+from orchestration.checks import ids_result, per_hour, stage_counts_reconcile
 from orchestration.lib.cassandra_load import (
-    count_window,
     ensure_counts_table,
     ensure_events_table,
     load_counts_window,
     load_events_window,
+    window_ids,
     write_version,
 )
 from orchestration.lib.cassandra_mapping import serving_mapping
+from orchestration.lib.windows import partition_key
 from orchestration.partitions import hourly_asset_args, window_hours
 from orchestration.resources import CassandraResource, LakeResource, duckdb_lake
 
+HOUR = dt.timedelta(hours=1)
 EVENTS_COLUMNS = "event_date, event_time, event_id, event_type, payload"
 COUNTS_COLUMNS = "event_date, event_hour, event_type, category, events, users, revenue"
 
@@ -49,7 +53,7 @@ def cassandra_events_by_time(context: dg.AssetExecutionContext, cassandra: Cassa
         version = run_version(context)
         result = load_events_window(session, mapping, rows, window.start, window.end,
                                     consistency_level(mapping.consistency), version)
-        held = count_window(session, mapping, window.start, window.end)
+        held = {h: window_ids(session, mapping, h, h + HOUR) for h in hours}
     yield dg.MaterializeResult(metadata={
         "rows_written": dg.MetadataValue.int(result.written),
         "rows_deleted": dg.MetadataValue.int(result.deleted),
@@ -61,10 +65,11 @@ def cassandra_events_by_time(context: dg.AssetExecutionContext, cassandra: Cassa
     })
     con = duckdb_lake(s3)
     try:
-        stages = stage_counts(con, lake.bucket, lake.topic, hours, lake.landed_dir)
+        stages = {h: stage_ids(con, lake.bucket, lake.topic, h, lake.landed_dir) | {"cassandra": held[h]}
+                  for h in hours}
     finally:
         con.close()
-    yield reconcile_result(stages | {"cassandra": held})
+    yield from per_hour(context, stage_counts_reconcile, {partition_key(h): ids_result(s) for h, s in stages.items()})
 
 
 @dg.asset(**hourly_asset_args, group_name="serving", owners=["team:analytics"], kinds={"cassandra"},

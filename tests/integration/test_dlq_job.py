@@ -47,7 +47,8 @@ def test_the_job_replays_or_parks_every_dead_letter_and_repaired_events_reach_ca
             "dlq_topic": dlq, "parking_topic": f"{dlq}-parked", "group_id": f"{dlq}-reprocess",
             "repairs": ["default_event_type", "coerce_numeric_timestamp"],
         }}}},
-        resources={"kafka": kafka, "lake": LakeResource(bucket=bucket), "s3": s3_resource(connections)},
+        resources={"kafka": kafka, "lake": LakeResource(bucket=bucket, connector=names["name"]),
+                   "s3": s3_resource(connections)},
     )
 
     assert result.success

@@ -11,10 +11,14 @@ import pytest
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from ingest.clients import ensure_topic, kafka_config
+from ingest.config import DEFAULT_SCHEMA
 from ingest.dlq.audit import audit_glob
 from ingest.dlq.repairs import REPAIRS, Origin, event_id_for
 from ingest.dlq.reprocess import NO_SOURCE, reprocess_dlq
 from ingest.errors import SluiceError
+from ingest.lake.keys import schema_key
+from ingest.lake.schemas import lake_schema
+from ingest.schema import load_schema
 from support.sink import produce_events, run_sink, sink_config
 
 CONNECT = "__connect.errors."
@@ -269,3 +273,41 @@ def test_a_large_dlq_over_partitions_reports_progress_and_is_read_to_its_end(con
     assert result.committed == {(dlq, p): high for p, high in highs(connections, dlq).items()}
     assert [done // 1000 for done, _ in calls] == [1, 2] and all(total == 2500 for _, total in calls)
     assert highs(connections, source) == {0: 1250, 1: 1250}
+
+
+def test_dead_letters_are_validated_with_the_schema_their_sink_recorded_in_the_lake(tmp_path, connections, s3,
+                                                                                      names):
+    source, dlq, bucket, sink = names["topic"], names["dlq"], names["bucket"], names["name"]
+    document = json.loads(DEFAULT_SCHEMA.read_text())
+    document["properties"]["amount"]["maximum"] = 100  # the team's own rule: 500 is fine by default, not here
+    custom = tmp_path / "team.schema.json"
+    custom.write_text(json.dumps(document))
+    config = sink_config(tmp_path, sink, topics=source, **{
+        "s3.bucket.name": bucket, "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+        "errors.tolerance": "all", "errors.deadletterqueue.topic.name": dlq,
+        "errors.deadletterqueue.context.headers.enable": "true", "sluice.schema.file": str(custom),
+    })
+    ensure_topic(connections, source, 1)
+    s3.create_bucket(Bucket=bucket)
+    assert lake_schema(s3, bucket, sink, source) is None
+    producer = Producer(kafka_config(connections, acks="all"))
+    for n, amount in enumerate([500, 50, 500, 50, 500]):
+        producer.produce(source, key=f"k{n}".encode(), value=crafted(amount=amount))
+    assert producer.flush(30) == 0
+
+    assert run_sink(config).returncode == 0
+
+    recorded = s3.get_object(Bucket=bucket, Key=schema_key(sink, source))["Body"].read()
+    assert recorded == custom.read_bytes()
+    assert lake_schema(s3, bucket, sink, source) == load_schema(custom) != load_schema(DEFAULT_SCHEMA)
+    reasons = [headers(m)[CONNECT + "exception.message"] for m in read_topic(connections, dlq)]
+    assert len(reasons) == 3 and "maximum" in reasons[0]
+    result = reprocess_dlq(connections, dlq, group_id=sink + "-reprocess", repairs=list(REPAIRS),
+                           parking_topic=source + "-parked", audit_bucket=bucket, connector=sink)
+    assert (result.read, result.replayed, result.parked) == (3, 0, 3)
+    assert result.reasons == Counter(reasons)
+
+    # a connector that recorded no schema: `schema_file` (the default schema) decides, and lets them through
+    fallback = reprocess_dlq(connections, dlq, group_id=sink + "-fallback", repairs=[], audit_bucket=bucket,
+                             parking_topic=source + "-parked", connector=sink + "-other")
+    assert (fallback.read, fallback.replayed, fallback.parked) == (3, 3, 0)

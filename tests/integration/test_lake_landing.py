@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest.config import DEFAULT_SCHEMA
-from ingest.lake.curated import stage_counts
+from ingest.lake.curated import stage_ids
 from ingest.lake.keys import curated_key, hour_path, landed_key
 from ingest.lake.landing import LandedHour, land_hour, land_window
 from ingest.lake.sample import write_sample_lake
@@ -119,7 +119,7 @@ def test_a_window_merges_offsets_per_partition_and_lands_no_record_twice(s3, lak
     assert [h.rows for h in window.landed] == [6, 7, 0]
     assert (window.files, window.rows, window.repeated) == (6, 13, 3)
     assert window.offsets == {0: (0, 6), 1: (0, 5)}
-    assert window.repeated_after_landing == 0
+    assert window.repeated_after_landing == [0] * len(window.hours)
 
 
 def test_a_window_starting_with_an_empty_hour_lands(s3, lake, bucket):
@@ -128,7 +128,7 @@ def test_a_window_starting_with_an_empty_hour_lands(s3, lake, bucket):
     window = land_window(lake, s3, bucket, "topics", "landed", TOPIC, [H10, H11])
 
     assert [h.rows for h in window.landed] == [0, 3]
-    assert window.repeated_after_landing == 0
+    assert window.repeated_after_landing == [0] * len(window.hours)
 
 
 def test_a_sample_raw_zone_with_replays_lands_each_kafka_record_once(connections, s3, lake, unique_name):
@@ -143,10 +143,10 @@ def test_a_sample_raw_zone_with_replays_lands_each_kafka_record_once(connections
     assert window.files == sample["files"]
     assert window.rows == distinct
     assert window.repeated == sample["rows"] - distinct > 0
-    assert window.repeated_after_landing == 0
+    assert window.repeated_after_landing == [0] * len(window.hours)
 
 
-def test_stage_counts_count_distinct_events_of_the_window_at_each_stage(s3, lake, bucket):
+def test_stage_ids_are_the_hours_event_ids_at_each_stage(s3, lake, bucket):
     put_raw(s3, bucket, H10, 0, range(0, 4))
     put_raw(s3, bucket, H10, 0, range(2, 4))
     land(lake, s3, bucket, H10)
@@ -155,4 +155,7 @@ def test_stage_counts_count_distinct_events_of_the_window_at_each_stage(s3, lake
         key = curated_key("curated", model, H10)
         s3.put_object(Bucket=bucket, Key=key, Body=parquet_bytes(curated, "snappy"))
 
-    assert stage_counts(lake, bucket, TOPIC, [H10]) == {"raw_valid": 4, "staged": 3, "mart": 3}
+    ids = {stage: sorted(held) for stage, held in stage_ids(lake, bucket, TOPIC, H10).items()}
+    assert ids == {"raw_valid": [str(uuid.UUID(int=o)) for o in range(4)],
+                   "staged": [str(uuid.UUID(int=o)) for o in range(3)],
+                   "mart": [str(uuid.UUID(int=o)) for o in range(3)]}

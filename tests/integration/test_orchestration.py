@@ -54,7 +54,7 @@ def test_an_hour_flows_from_the_raw_zone_into_cassandra_and_a_rerun_changes_noth
     reconciled = next(c for c in result.get_asset_check_evaluations()
                       if c.check_name == "counts_reconcile_across_stages").metadata
     assert {k: v.value for k, v in reconciled.items()} == dict.fromkeys(
-        ("raw_valid", "staged", "mart", "cassandra"), len(want))
+        ("raw_valid", "staged", "mart", "cassandra"), len(want))  # the same set at every stage: no differences
     assert all(checks.values()), [k for k, ok in checks.items() if not ok]
     counts = cassandra.execute(f"SELECT sum(events) FROM {location['keyspace']}.hourly_event_counts "
                                "WHERE event_date = '2024-01-15' AND event_hour = 10").one()[0]
@@ -102,6 +102,35 @@ def test_a_backfill_of_three_hours_runs_once_and_leaves_cassandra_as_hour_by_hou
     served = result.asset_materializations_for_node("cassandra_events_by_time")
     assert len(served) == 3  # one run, a materialization per hour, with the run's figures
     assert {m.metadata["rows_written"].value for m in served} == {sum(len(v) for v in after.values())}
+    reconciled = {c.partition: c for c in result.get_asset_check_evaluations()
+                  if c.check_name == "counts_reconcile_across_stages"}
+    assert sorted(reconciled) == ["2024-01-15-09:00", "2024-01-15-10:00", "2024-01-15-11:00"]  # one per hour
+    assert all(c.passed for c in reconciled.values())
+    assert reconciled["2024-01-15-10:00"].metadata["cassandra"].value == len(after[10])
+
+
+def test_the_ids_check_names_the_events_one_stage_lost(location, lake):
+    import io
+
+    import pyarrow.parquet as pq
+
+    from ingest.lake.keys import curated_key
+    from ingest.sink.writer import parquet_bytes
+
+    res, hour = location["resources"], dt.datetime(2024, 1, 15, 10, tzinfo=dt.UTC)
+    assert dg.materialize(ASSETS, partition_key="2024-01-15-10:00", resources=res).success
+    s3 = res["s3"].get_client()
+    key = curated_key("curated", "events_by_time", hour)
+    mart = pq.read_table(io.BytesIO(s3.get_object(Bucket=location["bucket"], Key=key)["Body"].read()))
+    s3.put_object(Bucket=location["bucket"], Key=key, Body=parquet_bytes(mart.slice(1), "zstd"))  # one event lost
+
+    result = dg.materialize([cassandra_events_by_time], partition_key="2024-01-15-10:00", resources=res)
+
+    check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "counts_reconcile_across_stages")
+    assert not check.passed and check.partition == "2024-01-15-10:00"
+    assert check.metadata["in_staged_not_mart"].value == 1
+    assert check.metadata["in_staged_not_mart_sample"].value == [str(mart["event_id"][0].as_py())]
+    assert check.metadata["cassandra"].value == check.metadata["mart"].value == len(mart) - 1
 
 
 def test_concurrent_runs_of_different_hours_do_not_interfere(location, cassandra):

@@ -1,0 +1,71 @@
+"""The schemas the sink records in the lake (`_sluice/<connector>/schemas/<topic>.json`), so that what reads its
+dead letters later (the DLQ job) validates them as the sink did, whatever `sluice.schema.file` it ran with.
+
+The object is always a JSON Schema: a `.json` schema file's bytes as they are, an Arrow schema as the JSON Schema
+that `from_json_schema` turns back into the same `EventSchema`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from ingest.lake.keys import schema_key
+from ingest.schema import EventSchema, from_json_schema, load_schema
+from ingest.sink.storage import Storage
+
+# EventSchema kind -> the JSON Schema `type` / `format` that from_json_schema reads as that kind
+JSON_TYPES = {"string": {"type": "string"}, "uuid": {"type": "string", "format": "uuid"},
+              "timestamp": {"type": "string", "format": "date-time"}, "json": {"type": "object"},
+              "integer": {"type": "integer"}, "number": {"type": "number"}, "boolean": {"type": "boolean"}}
+
+
+def json_schema(schema: EventSchema) -> dict:
+    """The JSON Schema document of an EventSchema: `from_json_schema` of it gives the same EventSchema."""
+    properties = {}
+    for f in schema.fields:
+        spec = dict(JSON_TYPES[f.kind])
+        if f.time_range is not None:
+            spec |= {"formatMinimum": f.time_range[0].isoformat(), "formatMaximum": f.time_range[1].isoformat()}
+        if f.number_range is not None:
+            spec |= dict(f.number_range.bounds())
+        properties[f.name] = spec
+    return {"type": "object", "required": [f.name for f in schema.fields if f.required], "properties": properties}
+
+
+def schema_document(path: Path) -> bytes:
+    """What the sink records for the schema file it validates with (a `.json` file as is, as `load_schema` reads)."""
+    if path.suffix == ".json":
+        return path.read_bytes()
+    return json.dumps(json_schema(load_schema(path)), indent=2).encode()
+
+
+class SchemaRecorder:
+    """The sink's recording: each topic's schema once per process (its tasks share it), when first assigned, so
+    before anything of the topic is committed. A PUT that fails (after Storage's retries) raises: the task ends."""
+
+    def __init__(self, storage: Storage, connector: str, schema_file: Path):
+        self.storage, self.connector, self.document = storage, connector, schema_document(schema_file)
+        self.recorded: set[str] = set()
+        self.lock = threading.Lock()
+
+    def __call__(self, topics: Iterable[str]) -> None:
+        with self.lock:
+            for topic in sorted(set(topics) - self.recorded):
+                self.storage.put(schema_key(self.connector, topic), self.document)  # the same bytes on every start
+                self.recorded.add(topic)
+
+
+def lake_schema(client, bucket: str, connector: str, topic: str) -> EventSchema | None:
+    """The schema the sink `connector` recorded for `topic`, or None if it recorded none."""
+    try:
+        body = client.get_object(Bucket=bucket, Key=schema_key(connector, topic))["Body"].read()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return None
+        raise
+    return from_json_schema(json.loads(body))
