@@ -1,12 +1,15 @@
 """End-to-end latency: from producing an event to reading it from Cassandra, through the real flow.
 
     .venv/bin/python bench/e2e_latency.py [--batches 6] [--every 10] [--size 50]
+    .venv/bin/python bench/e2e_latency.py --ages 1,9,72 [--size 500]    # late data: one batch per age (hours)
 
 Needs the stack (`./dev up`). Runs what the demo runs, on fresh names: `sluice sink` with the seed config
 (config/s3-sink.json) plus the record-time extractor and `rotate.schedule.interval.ms` 2000 (so an idle partition's
 files close within seconds), and `dagster dev -w workspace.yaml` (webserver + daemon; raw-zone sensor on). Every
 EVERY seconds it produces SIZE events whose event times lie in the previous hour (complete once the sink has caught
-up), then polls Cassandra each second and prints the latency per event: median, p95, max.
+up), then polls Cassandra each second and prints the latency per event: median, p95, max. With `--ages`, batch
+i's event times lie in the whole hour that began AGES[i] hours before it is produced (late data: an hour whose
+runs are long done, or never happened), and the latency is printed per age.
 """
 
 from __future__ import annotations
@@ -40,7 +43,11 @@ def main() -> int:
     parser.add_argument("--every", type=float, default=10.0, help="seconds between batches")
     parser.add_argument("--size", type=int, default=50, help="events per batch")
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--ages", help="comma-separated hours: one batch per age, event times that old")
     args = parser.parse_args()
+    ages = [float(a) for a in args.ages.split(",")] if args.ages else None
+    if ages:
+        args.batches = len(ages)
     connections = Connections.from_env()
     run = uuid.uuid4().hex[:8]
     names = {"topic": f"lat-{run}", "bucket": f"lat-{run}", "sink": f"lat-{run}-sink", "keyspace": f"lat_{run}"}
@@ -71,24 +78,30 @@ def main() -> int:
         session = cluster.connect()
         select = None
         batch = 0
+        days: set = set()
+        age_of: dict[str, float] = {}
         while len(seen) < args.batches * args.size and time.monotonic() - began < args.timeout:
             if batch < args.batches and time.monotonic() - began >= batch * args.every:
-                hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1)
+                age = ages[batch] if ages else 1.0
+                hour = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=age)).replace(minute=0, second=0, microsecond=0)
                 start_ms = int(hour.timestamp() * 1000)
                 ids = [json.loads(e.value)["event_id"] for e in generate(args.size, 1, start_ms, 0, 1000 + batch)]
                 produce(connections, names["topic"], args.size, 1, start_ms, seed=1000 + batch, partitions=2,
                         progress=False)
                 now = time.monotonic()
                 produced.update(dict.fromkeys(ids, now))
+                age_of.update(dict.fromkeys(ids, age))
+                days.add(hour.date())
                 batch += 1
                 print(f"batch {batch}: {args.size} events produced; {len(seen)} of {len(produced)} in Cassandra")
             try:
                 select = select or session.prepare(f"SELECT event_id FROM {names['keyspace']}.events_by_time "
                                                    "WHERE event_date = ?")
-                rows = session.execute(select, (hour.date(),))
-                now = time.monotonic()
-                for r in rows:
-                    seen.setdefault(str(r.event_id), now)
+                for day in sorted(days):
+                    rows = session.execute(select, (day,))
+                    now = time.monotonic()
+                    for r in rows:
+                        seen.setdefault(str(r.event_id), now)
             except Exception:  # the keyspace appears with the first run
                 pass
             time.sleep(1)
@@ -103,10 +116,19 @@ def main() -> int:
     latencies = sorted(seen[i] - produced[i] for i in produced if i in seen)
     if not latencies:
         raise SystemExit(f"no event reached Cassandra; see {work}")
-    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
     print(f"\n{len(latencies)} of {len(produced)} events reached Cassandra; produce -> Cassandra latency: "
-          f"median {statistics.median(latencies):.1f} s, p95 {p95:.1f} s, max {latencies[-1]:.1f} s")
+          f"{_spread(latencies)}")
+    for age in ages or []:
+        mine = sorted(seen[i] - produced[i] for i in produced if i in seen and age_of[i] == age)
+        wanted = sum(1 for i in produced if age_of[i] == age)
+        print(f"  event times {age:g} h old: {len(mine)} of {wanted} in Cassandra"
+              + (f", {_spread(mine)}" if mine else ""))
     return 0 if len(latencies) == len(produced) else 1
+
+
+def _spread(latencies: list[float]) -> str:
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+    return f"median {statistics.median(latencies):.1f} s, p95 {p95:.1f} s, max {latencies[-1]:.1f} s"
 
 
 if __name__ == "__main__":

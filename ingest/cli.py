@@ -78,7 +78,7 @@ def _sample_lake(args: argparse.Namespace) -> int:
 
     from_ms = _start_ms(args.start, args.hours)
     result = write_sample_lake(Connections.from_env(), args.bucket, args.topic, args.hours, from_ms, args.count,
-                               seed=args.seed)
+                               seed=args.seed, ledger=args.ledger)
     print(json.dumps({k: v for k, v in result.items() if k != "keys"} | {
         "window_start": iso_seconds(from_ms), "window_end": iso_seconds(from_ms + args.hours * 3_600_000)}))
     return 0
@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     lake.add_argument("--bucket", default=names.bucket)
     lake.add_argument("--topic", default=names.topic)
     lake.add_argument("--seed", type=int, default=0)
+    lake.add_argument("--ledger", metavar="NAME",
+                      help="also write the commit ledger and watermarks of the sink named NAME (all committed)")
     lake.set_defaults(func=_sample_lake)
     return parser
 

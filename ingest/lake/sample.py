@@ -1,32 +1,43 @@
 """`sluice sample-lake`: a raw zone written straight to S3, as the sink would write it, without Kafka.
 
-For dbt developers and tests. Events come from the producer's generator over `hours` hours of event time,
-spread over Kafka partitions with consecutive offsets, and land in the sink's layout (record-time hourly
+For dbt developers, tests and benches. Events come from the producer's generator over `hours` hours of event
+time, spread over Kafka partitions with consecutive offsets, and land in the sink's layout (record-time hourly
 partitions, `<topic>+<partition>+<start offset>` file names, Kafka coordinate columns). It also adds what
 a real raw zone holds: events sent twice by a producer retry (same `event_id`, a later offset), late events
 (an old event time at a late offset, so a second file in an old hour), and a file that repeats the second
 half of another (the same Kafka coordinates twice, as a replay from an uncommitted offset leaves them with
 Confluent's non-exactly-once idle flushes).
+
+With `ledger` (a sink's `name`) it also writes the commit ledger that sink would have written, with the sink's
+own document builders: one committed round per file, tiling each partition's offsets, its hour index entries,
+and a watermark per partition saying every offset is committed and every hour complete. The replay file is in
+no manifest: a reader of the ledger ignores it, as it ignores the uncommitted file of a crash.
 """
 
 from __future__ import annotations
 
-import io
 import random
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ingest.config import DEFAULT_SCHEMA, parse_sink_config
 from ingest.connections import Connections
+from ingest.lake.keys import hour_index_key, manifest_key, watermark_key
 from ingest.produce import generate
 from ingest.schema import load_schema
+from ingest.sink.commit import UPLOADERS, time_field
+from ingest.sink.ledger import file_entry, hours_spanned, manifest
 from ingest.sink.records import RecordConverter
 from ingest.sink.storage import Storage
+from ingest.sink.watermark import watermark_document
 from ingest.sink.writer import object_key, parquet_bytes
+
+HOUR_MS = 3_600_000
+WRITER = {"task": 0, "transactional_id": None}  # the manifests' `writer`: one task, no DLQ transaction
 
 
 @dataclass(frozen=True)
@@ -51,8 +62,16 @@ class FakeMessage:
         return self._key
 
 
-def sample_config(topic: str, bucket: str, connections: Connections):
-    return parse_sink_config({"name": "sample-lake", "config": {
+@dataclass(frozen=True)
+class SampleFile:
+    partition: int
+    key: str
+    encoded: str
+    table: pa.Table
+
+
+def sample_config(topic: str, bucket: str, connections: Connections, name: str = "sample-lake"):
+    return parse_sink_config({"name": name, "config": {
         "topics": topic, "s3.bucket.name": bucket, "flush.size": "1000000",
         "format.class": "io.confluent.connect.s3.format.parquet.ParquetFormat",
         "partitioner.class": "io.confluent.connect.storage.partitioner.HourlyPartitioner",
@@ -60,14 +79,12 @@ def sample_config(topic: str, bucket: str, connections: Connections):
     }}, connections)
 
 
-def write_sample_lake(connections: Connections, bucket: str, topic: str, hours: int, start_ms: int, count: int,
-                      partitions: int = 2, seed: int = 0, duplicate_ratio: float = 0.02, late_ratio: float = 0.02,
-                      bad_ratio: float = 0.0) -> dict:
-    """Write the raw zone; returns what it holds: keys, rows and distinct valid events per hour."""
-    cfg = sample_config(topic, bucket, connections)
-    converter = RecordConverter(cfg, load_schema(DEFAULT_SCHEMA), lambda: 0)
+def sample_streams(count: int, hours: int, start_ms: int, partitions: int, seed: int, duplicate_ratio: float,
+                   late_ratio: float, bad_ratio: float) -> dict[int, list]:
+    """Per Kafka partition, its records [(value, time ms, key)] in offset order: retries next to their event,
+    late events at the end."""
     rng = random.Random(seed)
-    streams: dict[int, list] = defaultdict(list)  # partition -> [(value, time ms, key)] in offset order
+    streams: dict[int, list] = defaultdict(list)
     late: list = []
     for event in generate(count, hours, start_ms, bad_ratio, seed):
         partition = int.from_bytes(event.key[-2:], "big") % partitions
@@ -80,33 +97,98 @@ def write_sample_lake(connections: Connections, bucket: str, topic: str, hours: 
             streams[partition].append(item)  # a producer retry: the same event at the next offset
     for partition, item in late:
         streams[partition].append(item)
+    return dict(sorted(streams.items()))
+
+
+def runs(codes: np.ndarray) -> list[list[int]]:
+    """Row indexes of each file: a run of consecutive offsets in one encoded partition, in offset order."""
+    found: list[list[int]] = []
+    last = None
+    for i, code in enumerate(codes):
+        if code != last:
+            found.append([])
+            last = code
+        found[-1].append(i)
+    return found
+
+
+def end_of_last_hour(start_ms: int, hours: int) -> int:
+    """The end of the last UTC hour holding the sample's event times."""
+    return -(-(start_ms + hours * HOUR_MS) // HOUR_MS) * HOUR_MS
+
+
+def sample_ledger(connector: str, topic: str, entries: dict[int, list[dict]], ends: dict[int, int],
+                  max_record_ms: dict[int, int | None], complete_until_ms: int,
+                  now_ms: int) -> list[list[tuple[str, dict]]]:
+    """The ledger's documents as (key, document), in the order the sink writes them: hour index entries, then
+    manifests, then watermarks. `entries`: each partition's file entries in offset order; `ends`: its end offset.
+    A round per file from the previous round's commit offset (the first from 0) to the file's last offset + 1;
+    the partition's last round ends at its end offset."""
+    index, manifests, marks = [], [], []
+    for partition, end in sorted(ends.items()):
+        files = entries.get(partition, [])
+        start, bounds = 0, [f["last_offset"] + 1 for f in files[:-1]] + [end]
+        for files_of_round, commit in zip([[f] for f in files] or [[]], bounds, strict=True):
+            key = manifest_key(connector, topic, partition, start)
+            manifests.append((key, manifest(connector, topic, partition, start, commit, files_of_round, None, [],
+                                            WRITER, now_ms)))
+            index += [(hour_index_key(connector, topic, hour, partition, start), {"manifest": key})
+                      for hour in hours_spanned(files_of_round)]
+            start = commit
+        marks.append((watermark_key(connector, topic, partition),
+                      watermark_document(connector, topic, partition, end, end, max_record_ms.get(partition),
+                                         complete_until_ms, now_ms)))
+    return [index, manifests, marks]
+
+
+def write_sample_lake(connections: Connections, bucket: str, topic: str, hours: int, start_ms: int, count: int,
+                      partitions: int = 2, seed: int = 0, duplicate_ratio: float = 0.02, late_ratio: float = 0.02,
+                      bad_ratio: float = 0.0, ledger: str | None = None) -> dict:
+    """Write the raw zone (and with `ledger`, the commit ledger of the sink of that name); returns what it holds:
+    keys, files, rows, and with a ledger the number of its manifests, index entries and watermarks."""
+    cfg = sample_config(topic, bucket, connections, ledger or "sample-lake")
+    schema = load_schema(DEFAULT_SCHEMA)
+    converter = RecordConverter(cfg, schema, lambda: 0)
+    files: list[SampleFile] = []
+    ends, newest = {}, {}
+    for partition, items in sample_streams(count, hours, start_ms, partitions, seed, duplicate_ratio, late_ratio,
+                                           bad_ratio).items():
+        batch = converter.convert(topic, partition, [FakeMessage(v, o, t, k) for o, (v, t, k) in enumerate(items)])
+        ends[partition] = batch.end_offset
+        newest[partition] = int(batch.times_ms.max()) if len(batch.times_ms) else None
+        for index in runs(batch.codes):
+            encoded = batch.encodings[batch.codes[index[0]]]
+            key = object_key(cfg.topics_dir, topic, encoded, partition, int(batch.offsets[index[0]]), cfg.extension)
+            files.append(SampleFile(partition, key, encoded, batch.rows.take(pa.array(np.array(index)))))
+    replay = []
+    if files:  # the second half of the first file again, as a replay from an uncommitted offset writes it
+        first = files[0]
+        overlap = first.table.slice(first.table.num_rows // 2)
+        start = overlap["_kafka_offset"][0].as_py()
+        key = first.key.replace(f"+{first.table['_kafka_offset'][0].as_py():010d}.", f"+{start:010d}.")
+        replay.append(SampleFile(first.partition, key, first.encoded, overlap))
 
     storage = Storage(connections, bucket)
     storage.ensure_bucket(create=True)
-    keys, rows = [], 0
-    for partition, items in sorted(streams.items()):
-        messages = [FakeMessage(v, o, t, k) for o, (v, t, k) in enumerate(items)]
-        batch = converter.convert(topic, partition, messages)
-        # a file per (hour, run of consecutive offsets in that hour), named by its first offset
-        runs: dict[tuple[int, int], list[int]] = {}
-        last_code, run_start = None, 0
-        for i, code in enumerate(batch.codes):
-            if code != last_code:
-                run_start, last_code = i, code
-            runs.setdefault((int(code), run_start), []).append(i)
-        for (code, _), index in sorted(runs.items(), key=lambda kv: kv[1][0]):
-            table = batch.rows.take(pa.array(np.array(index)))
-            start = int(batch.offsets[index[0]])
-            key = object_key(cfg.topics_dir, topic, batch.encodings[code], partition, start, cfg.extension)
-            storage.put(key, parquet_bytes(table, cfg.parquet_codec))
-            keys.append(key)
-            rows += table.num_rows
-    if keys:  # the second half of the first file again, as a replay from an uncommitted offset writes it
-        table = pq.read_table(io.BytesIO(storage.client.get_object(Bucket=bucket, Key=keys[0])["Body"].read()))
-        overlap = table.slice(table.num_rows // 2)
-        start = overlap["_kafka_offset"][0].as_py()
-        replay = keys[0].replace(f"+{table['_kafka_offset'][0].as_py():010d}.", f"+{start:010d}.")
-        storage.put(replay, parquet_bytes(overlap, cfg.parquet_codec))
-        keys.append(replay)
-        rows += overlap.num_rows
-    return {"bucket": bucket, "topic": topic, "files": len(keys), "rows": rows, "keys": sorted(keys)}
+    field = time_field(cfg, schema)
+
+    def upload(f: SampleFile) -> dict:
+        body = parquet_bytes(f.table, cfg.parquet_codec)
+        storage.put(f.key, body)
+        return file_entry(f.key, f.encoded, f.partition, f.table, len(body), field)
+
+    result = {"bucket": bucket, "topic": topic}
+    with ThreadPoolExecutor(UPLOADERS, thread_name_prefix="sample-lake-put") as pool:
+        written = list(pool.map(upload, files + replay))
+        if ledger:
+            entries: dict[int, list[dict]] = defaultdict(list)
+            for entry in written[:len(files)]:  # the replay is in no round
+                entries[entry["kafka_partition"]].append(entry)
+            complete = end_of_last_hour(start_ms, hours)
+            stages = sample_ledger(ledger, topic, entries, ends, newest, complete, complete)
+            for documents in stages:  # one stage after the other, as the sink orders them
+                list(pool.map(lambda item: storage.put_json(*item), documents))
+            result |= {"ledger": ledger, "hour_index_entries": len(stages[0]), "manifests": len(stages[1]),
+                       "watermarks": len(stages[2])}
+    keys = [f.key for f in files + replay]
+    return result | {"files": len(keys), "rows": sum(e["rows"] for e in written), "keys": sorted(keys)}
