@@ -43,8 +43,12 @@ def test_every_layout_serves_the_same_events_of_an_hour(tmp_path, connections, s
         resources = default_resources(connections, LakeNames(bucket=bucket, topic=topic, connector=connector),
                                       keyspace=keyspace)
         try:
-            assert dg.materialize(ASSETS, partition_key="2024-01-15-10:00", resources=resources).success
+            result = dg.materialize(ASSETS, partition_key="2024-01-15-10:00", resources=resources)
+            assert result.success
+            failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+            assert failed == [], (layout, failed)  # the offset audit and the stage ids hold in every layout
             served[layout] = cassandra_ids(cassandra, keyspace, 10)
+            print(f"{layout}: {len(served[layout])} events of 10:00 UTC in Cassandra")  # shown with -s
         finally:
             cassandra.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
 
