@@ -31,6 +31,9 @@ FORMATS = {
     "io.confluent.connect.s3.format.json.JsonFormat": "json",
 }
 EXTRACTORS = ("Record", "RecordField", "Wallclock")
+# sluice (default): a Kafka partition's open files close together on flush.size / rotate.interval.ms only;
+# confluent: also whenever a record's encoded partition differs from the one before (Confluent's exact files)
+ROTATIONS = ("sluice", "confluent")
 # Parquet codecs and the file-name extension parquet-mr gives each (Confluent names files with it).
 PARQUET_CODECS = {"none": "", "snappy": ".snappy", "gzip": ".gz", "brotli": ".br", "lz4": ".lz4raw", "zstd": ".zstd"}
 CONNECTOR_CLASSES = ("io.confluent.connect.s3.S3SinkConnector",)
@@ -84,6 +87,7 @@ class SinkConfig:
     s3_retry_timeout_ms: int = 600_000  # how long a failing PUT is retried before the task stops
     consumer_overrides: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    rotation: str = "sluice"  # sluice.rotation: "confluent" also closes files when the encoded partition changes
 
     @property
     def group_id(self) -> str:
@@ -216,6 +220,7 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
     flush_size = r.integer("flush.size", None, 1, "an integer >= 1 (records per file)")
     rotate_interval = r.integer("rotate.interval.ms", -1, 1, "-1 (off) or milliseconds >= 1")
     rotate_schedule = r.integer("rotate.schedule.interval.ms", -1, 1, "-1 (off) or milliseconds >= 1")
+    rotation = r.choice("sluice.rotation", "sluice", ROTATIONS)
     fmt = r.choice("format.class", next(iter(FORMATS)), FORMATS)
     codec = r.choice("parquet.codec", "snappy", tuple(PARQUET_CODECS))
     null_behavior = r.choice("behavior.on.null.values", "fail", ("fail", "ignore"))
@@ -268,7 +273,7 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
         dlq_replication_factor=dlq_rf, dlq_context_headers=dlq_headers, schema_file=schema_file,
         watermark_lateness_ms=lateness, watermark_interval_ms=watermark_interval, connections=connections,
         consumer_overrides=overrides, s3_retry_backoff_ms=retry_backoff, s3_retry_timeout_ms=retry_timeout,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), rotation=rotation,
     )
 
 

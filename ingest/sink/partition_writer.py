@@ -32,8 +32,9 @@ class ClosedRound:
 
 class PartitionWriter:
     def __init__(self, topic: str, partition: int, flush_size: int, rotate_interval_ms: int,
-                 rotate_schedule_interval_ms: int):
+                 rotate_schedule_interval_ms: int, rotate_on_partition_change: bool = False):
         self.topic, self.partition = topic, partition
+        self.rotate_on_partition_change = rotate_on_partition_change  # sluice.rotation=confluent
         self.flush_size = flush_size
         self.rotate_interval_ms = rotate_interval_ms
         self.rotate_schedule_interval_ms = rotate_schedule_interval_ms
@@ -67,7 +68,8 @@ class PartitionWriter:
         closed: list[ClosedRound] = []
         n, start = rows.num_rows, 0
         while start < n:
-            cut, why = next_cut(times_ms, stable, start, self.state, self.flush_size, self.rotate_interval_ms)
+            cut, why = next_cut(times_ms, stable, start, self.state, self.flush_size, self.rotate_interval_ms,
+                                self.rotate_on_partition_change)
             self._append(rows, offsets, times_ms, stable, start, cut, now_ms)
             if why is not None:
                 commit = int(offsets[cut]) if cut < n else batch_end_offset

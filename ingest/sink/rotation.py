@@ -2,10 +2,13 @@
 
 All files open for a Kafka partition close together (Confluent's `commitFiles`), when
 - `flush.size` records have been written since they opened (counted over all of them), or
-- `rotate.interval.ms` is set and a record's time is that far past the first record's, or the record
-  belongs to another encoded partition than the one before it, or
+- `rotate.interval.ms` is set and a record's time is that far past the first record's, or
 - `rotate.schedule.interval.ms` is set and the wall clock passed the next aligned boundary (checked by
   the caller between batches, also when no records come).
+With `sluice.rotation=confluent`, also when `rotate.interval.ms` is set and a record belongs to another encoded
+partition than the one before it: Confluent's rule, which out-of-order records near an hour boundary turn into a
+file every few records (they alternate hours). By default Sluice keeps one file per encoded partition open
+instead, so such records join the open file of their hour.
 The first two depend on the records only, so a replay from the committed offset closes files at the same
 records and rewrites the same keys with the same content.
 """
@@ -28,7 +31,8 @@ class RoundState:
 
 
 def next_cut(
-    times: np.ndarray, codes: np.ndarray, start: int, state: RoundState, flush_size: int, rotate_interval_ms: int
+    times: np.ndarray, codes: np.ndarray, start: int, state: RoundState, flush_size: int, rotate_interval_ms: int,
+    on_partition_change: bool = False,
 ) -> tuple[int, str | None]:
     """Scan records[start:]; return (cut, why): records [start, cut) join the open files, then they close.
 
@@ -42,11 +46,13 @@ def next_cut(
     time_cut = n
     if rotate_interval_ms > 0:
         base = state.base_time if state.count else times[start]
-        first_prev = state.current_code if state.count else codes[start]
-        prev = np.concatenate(([first_prev], codes[start : n - 1])).astype(codes.dtype)
         # Time rotation follows the base of the open files; once they close the next record is a new base,
         # so only the first violation in this scan matters.
-        violations = ((times[start:] - base) >= rotate_interval_ms) | (codes[start:] != prev)
+        violations = (times[start:] - base) >= rotate_interval_ms
+        if on_partition_change:
+            first_prev = state.current_code if state.count else codes[start]
+            prev = np.concatenate(([first_prev], codes[start : n - 1])).astype(codes.dtype)
+            violations |= codes[start:] != prev
         if not state.count:
             violations[0] = False  # the first record of new files never rotates them
         hits = np.flatnonzero(violations)

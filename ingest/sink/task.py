@@ -93,7 +93,7 @@ class SinkTask:
 
     def _new_writer(self, tp: TopicPartition) -> PartitionWriter:
         writer = PartitionWriter(tp.topic, tp.partition, self.config.flush_size, self.config.rotate_interval_ms,
-                                 self.config.rotate_schedule_interval_ms)
+                                 self.config.rotate_schedule_interval_ms, self.config.rotation == "confluent")
         writer.committed = tp.offset if tp.offset >= 0 else None
         self.writers[(tp.topic, tp.partition)] = writer
         self.dead_letters.pop((tp.topic, tp.partition), None)

@@ -2,6 +2,9 @@
 
 import datetime as dt
 import json
+from collections import Counter
+
+import pytest
 
 from support.sink import object_keys, produce_events, run_sink, sink_config
 
@@ -13,8 +16,9 @@ def hour_dir(ms: int) -> str:
     return f"year={t:%Y}/month={t:%m}/day={t:%d}/hour={t:%H}"
 
 
-def expected_files(records, flush_size: int, rotate_ms: int) -> dict[str, int]:
-    """An independent model of Confluent's rules: {file name: rows} for one partition's (offset, time_ms)."""
+def expected_files(records, flush_size: int, rotate_ms: int, on_change: bool) -> dict[str, int]:
+    """An independent model of the rules: {file name: rows} for one partition's (offset, time_ms). `on_change`:
+    Confluent's rule that a record of another encoded partition than the one before closes the files."""
     files: dict[str, int] = {}
     open_files: dict[str, tuple[int, int]] = {}
     count, base, current = 0, None, None
@@ -28,7 +32,7 @@ def expected_files(records, flush_size: int, rotate_ms: int) -> dict[str, int]:
 
     for offset, t in records:
         enc = hour_dir(t)
-        if count and rotate_ms > 0 and (t - base >= rotate_ms or enc != current):
+        if count and rotate_ms > 0 and (t - base >= rotate_ms or (on_change and enc != current)):
             close()
         if base is None:
             base = t
@@ -41,10 +45,11 @@ def expected_files(records, flush_size: int, rotate_ms: int) -> dict[str, int]:
     return files
 
 
-def test_seed_config_writes_the_connectors_keys_and_rows(tmp_path, connections, s3, lake, names):
+@pytest.mark.parametrize("rotation", ["sluice", "confluent"])
+def test_seed_config_writes_the_connectors_keys_and_rows(tmp_path, connections, s3, lake, names, rotation):
     topic, bucket = names["topic"], names["bucket"]
     config = sink_config(tmp_path, names["name"], topics=topic, **{
-        "s3.bucket.name": bucket, "flush.size": "60",
+        "s3.bucket.name": bucket, "flush.size": "60", "sluice.rotation": rotation,
         "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
     })
     deliveries = produce_events(connections, topic, 3000, partitions=2, seed=7)
@@ -71,12 +76,16 @@ def test_seed_config_writes_the_connectors_keys_and_rows(tmp_path, connections, 
     expected = {}
     for partition in (0, 1):
         records = [(o, t) for p, o, t, *_ in got if p == partition]
-        for name, n in expected_files(records, 60, 600_000).items():
+        for name, n in expected_files(records, 60, 600_000, rotation == "confluent").items():
             enc, start = name.split("@")
             expected[f"topics/{topic}/{enc}/{topic}+{partition}+{int(start):010d}.snappy.parquet"] = n
     assert rows == expected
     assert f"topics/{topic}/year=2024/month=01/day=15/hour=09/{topic}+0+0000000000.snappy.parquet" in rows
     assert max(rows.values()) == 60 and list(rows.values()).count(60) > 10  # both rules closed files
+    if rotation == "sluice":  # records ±30 s out of order around an hour's end do not fragment the files
+        per_hour = Counter((p, y, m, d, h) for p, _, _, y, m, d, h in got)
+        floor = sum(-(-n // 60) for n in per_hour.values())
+        assert len(rows) <= 1.5 * floor, (len(rows), floor)
 
 
 def test_watermarks_record_the_committed_offset_and_completeness_per_partition(tmp_path, connections, s3, names):

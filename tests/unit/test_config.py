@@ -57,6 +57,7 @@ def test_unknown_key_is_reported_by_name():
         ("s3.bucket.name", "Data_Lake", "S3 bucket rules"),
         ("topics.dir", "../escape", "segments"),
         ("behavior.on.null.values", "write", "fail, ignore"),
+        ("sluice.rotation", "exact", "sluice, confluent"),
     ],
 )
 def test_bad_value_names_the_key_the_value_and_what_is_allowed(key, value, allowed):

@@ -19,16 +19,23 @@ def test_rotate_interval_closes_before_the_record_that_is_too_late():
     assert (cut, why) == (3, "time")
 
 
-def test_new_encoded_partition_closes_the_files_when_rotate_interval_is_set():
-    cut, why = next_cut(arr(0, 1, 2), arr(0, 0, 1), 0, RoundState(), 100, 1000)
+def test_records_alternating_encoded_partitions_share_the_open_files_by_default():
+    assert next_cut(arr(0, 1, 2, 3), arr(0, 1, 0, 1), 0, RoundState(), 100, 1000) == (4, None)
+    assert next_cut(arr(0, 1, 2, 3), arr(0, 1, 0, 1), 0, RoundState(), 3, 1000) == (3, "size")
+
+
+def test_confluent_rotation_closes_the_files_when_the_encoded_partition_changes():
+    cut, why = next_cut(arr(0, 1, 2), arr(0, 0, 1), 0, RoundState(), 100, 1000, on_partition_change=True)
     assert (cut, why) == (2, "time")
-    assert next_cut(arr(0, 1, 2), arr(0, 0, 1), 0, RoundState(), 100, -1) == (3, None)
+    assert next_cut(arr(0, 1, 2), arr(0, 0, 1), 0, RoundState(), 100, -1, on_partition_change=True) == (3, None)
 
 
 def test_open_files_from_an_earlier_batch_count_toward_rotation():
     state = RoundState(count=2, base_time=0, current_code=5)
-    assert next_cut(arr(10), arr(6), 0, state, 100, 1000) == (0, "time")
+    assert next_cut(arr(10), arr(6), 0, state, 100, 1000, on_partition_change=True) == (0, "time")
+    assert next_cut(arr(10), arr(6), 0, state, 100, 1000) == (1, None)
     assert next_cut(arr(10, 11), arr(5, 5), 0, state, 3, 1000) == (1, "size")
+    assert next_cut(arr(10, 1000), arr(5, 6), 0, state, 100, 1000) == (1, "time")  # 1000 ms past the base
 
 
 def test_scheduled_rotation_aligns_to_the_clock():
