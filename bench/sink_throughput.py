@@ -1,12 +1,14 @@
 """The S3 sink against a bare confluent-kafka consumer on the same topic, measured in the same run.
 
     .venv/bin/python bench/sink_throughput.py [--events 1000000] [--partitions 4] [--tasks 1] [--dlq]
+                                              [--flush-size 10000] [--rotation sluice|confluent]
 
 Needs the stack (`./dev up`). Produces the events once to a fresh topic, then runs, each as its own process
 and timed from launch: a bare consumer that reads every record and discards it (the baseline), and
 `sluice sink` with the seed config (record-time extractor, one process) until its group has committed every
 offset. Prints events/s, peak RSS and their ratios, then a per-stage profile of the sink's work on one
-flush-sized batch, which shows what bounds it. Not part of the test suite.
+flush-sized batch, which shows what bounds it. Files are compared with their floor: per Kafka partition and hour,
+its records / flush.size, rounded up. Not part of the test suite; the figures go to bench/RESULTS.md.
 
 With --dlq, 0.1% of the events are malformed and the sink (only the sink: the baseline reads every record as
 before) runs with errors.tolerance=all, a dead-letter topic and context headers, so each round's commit is a Kafka
@@ -28,6 +30,8 @@ from confluent_kafka import Consumer, TopicPartition
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from results import report  # noqa: E402
 
 from ingest.clients import kafka_config  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
@@ -84,14 +88,14 @@ def dlq_keys(topic: str) -> dict:
 
 
 def run_sink(connections: Connections, topic: str, bucket: str, sent: dict, partitions: int, tasks: int,
-             workdir: Path, dlq: bool) -> dict:
+             workdir: Path, dlq: bool, settings: dict[str, str]) -> dict:
     name = f"{topic}-sink"
     events, good = sum(sent.values()), sent.get("good", 0)
     document = json.loads((ROOT / "config" / "s3-sink.json").read_text())
     document["name"] = name
     document["config"].update({"topics": topic, "s3.bucket.name": bucket, "tasks.max": str(tasks),
                                "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
-                               **(dlq_keys(topic) if dlq else {})})
+                               **settings, **(dlq_keys(topic) if dlq else {})})
     config = workdir / f"{name}.json"
     config.write_text(json.dumps(document))
     log_path = workdir / f"{name}.log"
@@ -117,6 +121,21 @@ def run_sink(connections: Connections, topic: str, bucket: str, sent: dict, part
     return {"seconds": seconds, "events_per_s": events / seconds, "peak_rss_mib": peak, "log": str(log_path),
             "files": int(stats["files"]), "dead_lettered": int(stats["dead_lettered"]),
             "commits": int(stats["commits"])}
+
+
+def file_floor(connections: Connections, bucket: str, topic: str, flush_size: int) -> int:
+    """The fewest files the records allow: per Kafka partition and hour, ceil(records / flush.size)."""
+    from ingest.lake.connection import lake_connection
+
+    con = lake_connection(connections.s3)
+    try:
+        return con.sql(f"""
+            select sum(ceil(n / {flush_size}))::bigint from (
+                select _kafka_partition, year, month, day, hour, count(*) as n
+                from read_parquet('s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet', hive_partitioning = true)
+                group by all)""").fetchone()[0]
+    finally:
+        con.close()
 
 
 def stage_profile(connections: Connections, topic: str, bucket: str, batch: int) -> dict:
@@ -166,6 +185,9 @@ def main() -> int:
     parser.add_argument("--dlq", action="store_true",
                         help=f"{DLQ_BAD_RATIO * 100:g}%% malformed events and the sink with a DLQ "
                              "(one Kafka transaction per round)")
+    parser.add_argument("--flush-size", type=int, default=10_000, help="flush.size (the seed config's: 10000)")
+    parser.add_argument("--rotation", choices=("sluice", "confluent"), default="sluice",
+                        help="sluice.rotation: confluent also closes files when the hour changes between records")
     parser.add_argument("--bare", metavar="TOPIC", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
@@ -187,7 +209,9 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
 
     base = run_baseline(topic, args.events)
-    sink = run_sink(connections, topic, bucket, sent, args.partitions, args.tasks, workdir, args.dlq)
+    settings = {"flush.size": str(args.flush_size), "sluice.rotation": args.rotation}
+    sink = run_sink(connections, topic, bucket, sent, args.partitions, args.tasks, workdir, args.dlq, settings)
+    floor = file_floor(connections, bucket, topic, args.flush_size)
     profile = stage_profile(connections, topic, bucket, 10_000)
 
     print(f"\n{args.events:,} events (~300 B, event times ±{args.jitter_ms / 1000:g} s out of order) "
@@ -208,8 +232,16 @@ def main() -> int:
     for stage, seconds in stages.items():
         print(f"  {stage:<16}{seconds * 1000:>8.1f} ms  {100 * seconds / total:>5.1f}%  "
               f"{profile['records'] / seconds:>12,.0f} records/s")
-    print(f"sink wrote {sink['files']:,} files and {sink['dead_lettered']:,} dead letters in {sink['commits']:,} "
-          f"commits; log: {sink['log']}")
+    print(f"sink wrote {sink['files']:,} files (floor {floor:,}: {sink['files'] / floor:.2f}x) and "
+          f"{sink['dead_lettered']:,} dead letters in {sink['commits']:,} commits; log: {sink['log']}")
+    report("sink_throughput", [
+        ("bare consumer", "ev/s", round(base["events_per_s"])), ("sink", "ev/s", round(sink["events_per_s"])),
+        ("sink peak RSS", "MiB", round(sink["peak_rss_mib"])), ("bare peak RSS", "MiB", round(base["peak_rss_mib"])),
+        ("files", "", sink["files"]), ("file floor", "", floor)],
+        ratios={"sink / bare": sink["events_per_s"] / base["events_per_s"], "files / floor": sink["files"] / floor},
+        notes=f"{args.events:,} events ±{args.jitter_ms / 1000:g} s, {args.partitions} partitions, "
+              f"tasks.max={args.tasks}, flush.size={args.flush_size}, rotation={args.rotation}"
+              + (", DLQ" if args.dlq else ""))
     return 0
 
 
