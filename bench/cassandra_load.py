@@ -5,7 +5,8 @@
 Needs the stack (`./dev up`). Makes ROWS events_by_time rows for one day in memory, loads them with a bare
 `execute_concurrent_with_args` loop over the prepared INSERT (the baseline) into one table, and with
 `orchestration.lib.cassandra_load.load_events_window` (the asset's loader: window replacement, TTL and write timestamps)
-into another, then prints rows/s and the ratio. Not part of the test suite.
+into another, then prints rows/s and the ratio (goal: >= 2) and appends them to bench/RESULTS.md
+(`bench/results.py`). Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from results import report  # noqa: E402
+
 from ingest.clients import cassandra_cluster, consistency_level  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
 from orchestration.lib.cassandra_load import ensure_events_table, load_events_window, write_version  # noqa: E402
 from orchestration.lib.cassandra_mapping import TableMapping  # noqa: E402
+
+GOAL = 2.0  # the loader at least twice a bare execute_concurrent_with_args
 
 
 def make_rows(count: int) -> list[tuple]:
@@ -71,6 +76,12 @@ def main() -> int:
     print(f"  Sluice loader ({result.written:,} written)              {sluice:7.1f} s  "
           f"{args.rows / sluice:>9,.0f} rows/s")
     print(f"  ratio Sluice / bare: {bare / sluice:.2f}   (rows read back: {counts[0]:,} / {counts[1]:,})")
+    report("cassandra_load", [
+        ("bare execute_concurrent_with_args", "rows/s", round(args.rows / bare)),
+        ("Sluice loader", "rows/s", round(args.rows / sluice)),
+        ("rows read back (bare / Sluice)", "", f"{counts[0]:,} / {counts[1]:,}"),
+    ], ratios={"Sluice / bare": bare / sluice},
+        notes=f"{args.rows:,} events_by_time rows, one partition key, LOCAL_QUORUM; goal >= {GOAL:g}")
     return 0
 
 

@@ -11,8 +11,9 @@ and on a timeline of its own the broker stopped for BROKER_DOWN seconds (past th
 frozen with SIGSTOP for S3_FREEZE seconds. The sinks then drain until the group's committed offsets stop moving
 (each partition's last files stay open until a shutdown), get SIGTERM, which commits the rest, and every offset
 must then be committed. Prints what was produced and written, the records missing or duplicated in the lake and
-in the DLQ (read back with read_committed), the ledger's tiling problems, kills, rewinds and wall time. Exits 0
-only if nothing is missing, duplicated or out of place. Logs: .stack/bench/chaos-<run>/.
+in the DLQ (read back with read_committed), the ledger's tiling problems, kills, rewinds and wall time, and appends
+them to bench/RESULTS.md (`bench/results.py`). Exits 0 only if nothing is missing, duplicated or out of place.
+Logs: .stack/bench/chaos-<run>/.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from results import report  # noqa: E402
 
 from ingest.clients import ensure_topic, s3_client  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
@@ -219,6 +222,14 @@ def main() -> int:
         print(f"  committed offsets {group} are not the topic's ends {ends}")
     ok = not any(figures.values()) and not fault_errors and group == ends and not any(codes)
     print("OK: every record is in the lake or the DLQ exactly once" if ok else "FAILED: see the figures above")
+    report("chaos", [("wall time", "s", round(wall_s)), ("produced", "events", len(deliveries)),
+                     ("rows in the lake", "", sum(rows.values())), ("dead letters", "", sum(dead.values())),
+                     ("SIGKILLs", "", kills), ("rewinds", "", sum(s.rewinds() for s in sinks)),
+                     *[(label, "", n) for label, n in figures.items()],
+                     ("every offset committed", "", "yes" if group == ends else "no"),
+                     ("outcome", "", "OK" if ok else "FAILED")],
+           notes=f"{args.events:,} events at {args.rate:,.0f}/s, {args.kills} kills, broker down "
+                 f"{args.broker_down:g} s, S3 frozen {args.s3_freeze:g} s, seed {args.seed}")
     return 0 if ok else 1
 
 

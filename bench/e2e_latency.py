@@ -1,7 +1,7 @@
 """End-to-end latency: from producing an event to reading it from Cassandra, through the real flow.
 
-    .venv/bin/python bench/e2e_latency.py [--batches 6] [--every 10] [--size 50]
-    .venv/bin/python bench/e2e_latency.py --ages 1,9,72 [--size 500]    # late data: one batch per age (hours)
+    flock /tmp/sluice-bench.lock .venv/bin/python bench/e2e_latency.py [--batches 6] [--every 10] [--size 50]
+    flock /tmp/sluice-bench.lock .venv/bin/python bench/e2e_latency.py --ages 1,9,72 [--size 500]  # late data
 
 Needs the stack (`./dev up`). Runs what the demo runs, on fresh names: `sluice sink` with the seed config
 (config/s3-sink.json) plus the record-time extractor and `rotate.schedule.interval.ms` 2000 (so an idle partition's
@@ -10,6 +10,10 @@ EVERY seconds it produces SIZE events whose event times lie in the previous hour
 up), then polls Cassandra each second and prints the latency per event: median, p95, max. With `--ages`, batch
 i's event times lie in the whole hour that began AGES[i] hours before it is produced (late data: an hour whose
 runs are long done, or never happened), and the latency is printed per age.
+
+Then, from the Dagster instance the runs were recorded in, each successful run's overhead: its wall time (launch
+by the daemon -> end) minus the time its steps ran (the union of their start..end), split into the worker's start
+(launch -> RUN_START) and what remains inside the run; the figures go to a table and a line of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from results import report  # noqa: E402
 
 from ingest.clients import cassandra_cluster  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
@@ -123,12 +129,55 @@ def main() -> int:
         wanted = sum(1 for i in produced if age_of[i] == age)
         print(f"  event times {age:g} h old: {len(mine)} of {wanted} in Cassandra"
               + (f", {_spread(mine)}" if mine else ""))
+    runs = run_overheads(work / "dagster")
+    for r in runs:
+        print(f"  run {r['run_id'][:8]} {r['partition']}: wall {r['wall']:.1f} s, steps {r['steps']:.1f} s, "
+              f"overhead {r['overhead']:.1f} s (worker start {r['worker_start']:.1f} s, in run {r['in_run']:.1f} s)")
+    rows = [("events in Cassandra", "events", len(latencies)),
+            ("latency median", "s", statistics.median(latencies)), ("latency p95", "s", _p95(latencies)),
+            ("latency max", "s", latencies[-1]), ("successful runs", "runs", len(runs))]
+    if runs:
+        rows += [(f"run {name}, median", "s", statistics.median(r[key] for r in runs))
+                 for name, key in (("wall", "wall"), ("steps", "steps"), ("overhead", "overhead"),
+                                   ("worker start", "worker_start"), ("in-run overhead", "in_run"))]
+        rows += [("run overhead, max", "s", max(r["overhead"] for r in runs))]
+    report("e2e_latency", rows, notes=f"{args.batches} batches x {args.size} events every {args.every:g} s"
+                                      + (f", ages {args.ages}" if args.ages else "") + ", demo sink settings")
     return 0 if len(latencies) == len(produced) else 1
 
 
+def run_overheads(home: Path) -> list[dict]:
+    """Per successful run: wall (daemon launch -> end), the union of its steps' start..end, and the rest."""
+    import dagster as dg
+
+    runs = []
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for record in instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS])):
+            run = record.dagster_run
+            stats = instance.get_run_stats(run.run_id)
+            steps = sorted((s.start_time, s.end_time) for s in instance.get_run_step_stats(run.run_id)
+                           if s.start_time and s.end_time)
+            launched = stats.launch_time or stats.start_time
+            if not (launched and stats.start_time and stats.end_time and steps):
+                continue
+            busy, last = 0.0, 0.0
+            for begin, end in steps:  # the union: steps of a multiprocess run may overlap
+                begin = max(begin, last)
+                busy += max(0.0, end - begin)
+                last = max(last, end)
+            wall = stats.end_time - launched
+            runs.append({"run_id": run.run_id, "partition": run.tags.get("dagster/partition", "-"), "wall": wall,
+                         "steps": busy, "overhead": wall - busy, "worker_start": stats.start_time - launched,
+                         "in_run": stats.end_time - stats.start_time - busy})
+    return sorted(runs, key=lambda r: r["partition"])
+
+
+def _p95(latencies: list[float]) -> float:
+    return latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+
+
 def _spread(latencies: list[float]) -> str:
-    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
-    return f"median {statistics.median(latencies):.1f} s, p95 {p95:.1f} s, max {latencies[-1]:.1f} s"
+    return f"median {statistics.median(latencies):.1f} s, p95 {_p95(latencies):.1f} s, max {latencies[-1]:.1f} s"
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ hour, and creates each topic in Kafka, empty (the topic the sink read). Then mat
 flow — raw_events, the dbt models, cassandra_events_by_time, cassandra_hourly_event_counts — for the last hour of
 each lake, REPEAT times taking turns, and prints the median seconds of the run and of each step (and the assets'
 own `duration_s`) per lake, the ratio large/small against the goal (1.5: an hour's run must not grow with the
-lake), and how many objects each lake holds. Drops what it created unless --keep. Not part of the test suite.
+lake), and how many objects each lake holds, and appends them to bench/RESULTS.md (`bench/results.py`). Drops what
+it created unless --keep. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
+from results import report  # noqa: E402
 
 from ingest.clients import cassandra_cluster, ensure_topic, kafka_admin, s3_client  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
@@ -170,6 +172,13 @@ def main() -> int:
     if args.keep:
         print("kept: " + ", ".join(f"bucket/topic {lake['names'].bucket}, keyspace {lake['keyspace']}"
                                    for lake in lakes))
+    report("hour_run_cost", [
+        *[(f"hour's run on the {lake['hours']}h lake", "s", round(median([r["total"] for r in lake["runs"]]), 2))
+          for lake in lakes],
+        *[(f"objects in the {lake['hours']}h lake", "", sum(lake["objects"].values())) for lake in lakes],
+    ], ratios={f"{large['hours']}h / {small['hours']}h": ratio},
+        notes=f"median of {args.repeat} runs, {args.per_hour:,} events/hour, {PARTITIONS} partitions, ledger; "
+              f"goal <= {args.goal:g}")
     return 0
 
 

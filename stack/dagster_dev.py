@@ -18,12 +18,18 @@ MANAGED = "# written by sluice (stack/dagster_dev.py): delete this line to keep 
 # No first-visit newsletter dialog over the UI, no usage telemetry sent from a local run. A failed run (an asset's
 # error, or a worker that died: see orchestration/sensors.py run_worker_watchdog) is retried twice; runs of one
 # partition wait for each other (one at a time per dagster/partition value); run monitoring fails a run that never
-# starts (3 min) or runs for more than 2 hours.
+# starts (3 min) or runs for more than 2 hours. The daemon looks at the run queue every second, not every 5 (the
+# default): a run the raw-zone sensor requests starts ~2 s sooner on average.
 INSTANCE = f"""{MANAGED}
 nux:
   enabled: false
 telemetry:
   enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
 run_retries:
   enabled: true
   max_retries: 2

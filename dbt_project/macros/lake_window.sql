@@ -27,9 +27,10 @@
                                        ~ start ~ " .. " ~ end) }}
   {%- endif -%}
 
-  {#- An explicit window replaces each of its hours, an empty one with an empty file; the implied window (no vars:
+  {#- An explicit window replaces each of its hours, an empty one with an empty file; the implied window (none given:
       every hour the raw zone holds) writes only the hours that have rows. -#}
-  {%- if var('window_start') is not none and var('window_end') is not none -%}
+  {%- set given = window_vars() -%}
+  {%- if given[0] is not none and given[1] is not none -%}
     {%- set hours_sql = "select h from generate_series(timezone('UTC', '" ~ start ~ "'::timestamptz), "
         ~ "timezone('UTC', '" ~ end ~ "'::timestamptz) - interval 1 hour, interval 1 hour) t(h)" -%}
   {%- else -%}

@@ -1,7 +1,20 @@
 {#- The hour window of a run, [window_start, window_end), from vars; without them, every hour the raw zone holds. -#}
 
-{% macro window_bounds() %}
+{#- The window as the run was given it: vars window_start/window_end, else, at execution time only, the variables
+    SLUICE_DBT_WINDOW_START/END. Dagster's runs use the variables: a window in --vars would change dbt's vars at
+    every run, and dbt parses the whole project again whenever they change (orchestration/lib/dbt_args.py).
+    Read only when `execute`: parsing records the variables it reads, and would re-parse when they change. -#}
+{% macro window_vars() %}
   {%- set start, end = var('window_start'), var('window_end') -%}
+  {%- if execute and start is none and end is none -%}
+    {%- set start = env_var('SLUICE_DBT_WINDOW_START', '') or none -%}
+    {%- set end = env_var('SLUICE_DBT_WINDOW_END', '') or none -%}
+  {%- endif -%}
+  {{ return([start, end]) }}
+{% endmacro %}
+
+{% macro window_bounds() %}
+  {%- set start, end = window_vars() -%}
   {%- if (start is none or end is none) and execute -%}
     {%- set found = run_query(
           "select strftime(date_trunc('hour', timezone('UTC', min(event_time))), '%Y-%m-%dT%H:00:00Z'), "

@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.dbt_project import dbt_project, prepare_if_dev
-from orchestration.lib.dbt_args import dbt_build_args, dbt_vars
+from orchestration.lib.dbt_args import dbt_build_args, dbt_vars, environ, window_env
 from orchestration.partitions import hourly_asset_args
 from orchestration.resources import LakeResource
 
@@ -27,4 +27,6 @@ def sluice_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, la
     window = context.partition_time_window
     variables = dbt_vars(window.start, window.end, lake.bucket, lake.landed_dir, lake.topic)
     context.log.info("dbt build for %s .. %s", variables["window_start"], variables["window_end"])
-    yield from dbt.cli(dbt_build_args(variables), context=context).stream()
+    with environ(window_env(variables)):  # the window outside --vars: dbt parses nothing again (lib/dbt_args.py)
+        invocation = dbt.cli(dbt_build_args(variables), context=context)
+    yield from invocation.stream()

@@ -9,6 +9,7 @@ import pytest
 
 from ingest.lake.sample import write_sample_lake
 from ingest.produce import generate
+from orchestration.lib.dbt_args import dbt_build_args, dbt_vars, lake_vars, window_env
 from support.dbt import dbt
 from support.sink import START_MS, object_keys
 
@@ -83,6 +84,29 @@ def test_rerunning_a_window_changes_nothing_and_windows_add_up_to_one_run(connec
     assert curated(s3, lake, sample_bucket) == first
     assert first == curated(s3, lake, one_run)
     assert len(first) == len(MODELS) * 3
+
+
+def test_an_hourly_run_takes_its_window_from_the_environment_without_parsing_again(
+        sample_bucket, s3, lake, tmp_path, monkeypatch):
+    """As Dagster runs it: the manifest prepared with the lake's vars, then every hour with the same vars and its
+    window in SLUICE_DBT_WINDOW_START/END; dbt reuses the prepared parse and builds exactly the hour."""
+    bucket = sample_bucket
+    prepared = dbt("parse", bucket, tmp_path, None, "--vars", json.dumps(lake_vars(bucket, "topics", "events")))
+    assert prepared.returncode == 0, prepared.stdout[-4000:]
+
+    for h in (9, 10):
+        variables = dbt_vars(dt.datetime(2024, 1, 15, h, tzinfo=dt.UTC), dt.datetime(2024, 1, 15, h + 1, tzinfo=dt.UTC),
+                             bucket, "topics", "events")
+        for name, value in window_env(variables).items():
+            monkeypatch.setenv(name, value)
+        command, *args = dbt_build_args(variables)
+        result = dbt(command, bucket, tmp_path, None, *args)
+        assert result.returncode == 0, result.stdout[-4000:]
+        assert "Unable to do partial parsing" not in result.stdout
+
+    want = expected_per_hour()
+    assert rows_per_file(lake, bucket, "events_by_time") == {
+        f"event_date=2024-01-15/event_hour={h:02d}/part-0.parquet": want[h] for h in (9, 10)}
 
 
 def test_a_failing_data_test_fails_the_build(sample_bucket, lake, tmp_path):

@@ -1,4 +1,12 @@
+import datetime as dt
+import json
+
+from ingest.lake.names import LakeNames
 from orchestration import dbt_project as module
+from orchestration.lib.dbt_args import dbt_build_args, dbt_vars
+from orchestration.resources import LakeResource
+
+HOUR = (dt.datetime(2024, 1, 15, 10, tzinfo=dt.UTC), dt.datetime(2024, 1, 15, 11, tzinfo=dt.UTC))
 
 
 class Recorder:
@@ -19,13 +27,15 @@ def test_outside_dagster_dev_nothing_is_parsed(monkeypatch):
 
 
 def test_under_dagster_dev_the_project_is_prepared_once_per_process_tree(monkeypatch):
-    recorder = Recorder()
+    recorder, reparsed = Recorder(), []
     monkeypatch.setattr(module, "dbt_project", recorder)
+    monkeypatch.setattr(module, "reparse_seeds", lambda: reparsed.append(recorder.calls))
     monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
     monkeypatch.setenv("SLUICE_DBT_PREPARED", "")  # restored (unset) after the test
     module.prepare_if_dev()
     module.prepare_if_dev()  # a run or step process started from the code location inherits the flag
     assert recorder.calls == 1
+    assert reparsed == [1]  # after dagster-dbt's preparation
     assert module.os.environ["SLUICE_DBT_PREPARED"] == "1"
 
 
@@ -33,3 +43,13 @@ def test_the_project_reads_the_repositorys_dbt_project():
     project = module.dbt_project
     assert project.project_dir.name == "dbt_project"
     assert project.manifest_path == project.project_dir / "target" / "manifest.json"
+
+
+def test_the_manifest_is_prepared_with_the_vars_of_the_hourly_runs():
+    """Equal --vars: a run's dbt reuses the prepared partial_parse.msgpack instead of parsing everything again."""
+    lake = LakeNames(bucket="lake-b", topic="clicks")
+    resource = LakeResource(bucket=lake.bucket, topic=lake.topic, connector=lake.connector)
+    run = dbt_build_args(dbt_vars(*HOUR, resource.bucket, resource.landed_dir, resource.topic))
+    prepare = module.prepare_args(lake)
+    assert prepare[:2] == ["parse", "--quiet"]
+    assert json.loads(prepare[prepare.index("--vars") + 1]) == json.loads(run[run.index("--vars") + 1])
