@@ -36,13 +36,25 @@ def raw_zone_sensor_for(job: dg.JobDefinition) -> dg.SensorDefinition:
                          hourly.start.astimezone(dt.UTC))
         if tick.outside:
             context.log.warning("hours before the partitions start, not run: %s", sorted(set(tick.outside)))
+        waiting = queued_partitions(context.instance, job.name)
         for run in tick.runs:
+            if run.key in waiting:  # it reads the whole hour when it starts: this round included
+                context.log.info("hour %s: a queued run will take round(s) %s", run.key, run.token)
+                continue
             yield dg.RunRequest(run_key=run.run_key, partition_key=run.key, tags={"sluice/ledger_token": run.token})
         context.update_cursor(tick.cursor)
         if not tick.runs:
             yield dg.SkipReason(f"{tick.accepted} new committed round(s); no complete hour to run")
 
     return raw_zone_sensor
+
+
+def queued_partitions(instance: dg.DagsterInstance, job_name: str) -> set[str]:
+    """Partitions with a run of the job not started yet: it lands the hour from the ledger as it is when it starts,
+    so a round committed before then needs no run of its own (runs of an hour go one at a time)."""
+    runs = instance.get_runs(dg.RunsFilter(job_name=job_name, statuses=[
+        dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]), limit=1000)
+    return {run.tags["dagster/partition"] for run in runs if "dagster/partition" in run.tags}
 
 
 def dlq_growth_sensor_for(job: dg.JobDefinition, topic: str, threshold: int = 100) -> dg.SensorDefinition:
