@@ -28,7 +28,7 @@ COUNTS_COLUMNS = "event_date, event_hour, event_type, category, events, users, r
 
 def run_version(context: dg.AssetExecutionContext) -> int:
     """This run's write timestamp for Cassandra: its creation time, so a later run of an hour always wins."""
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     return write_version(record.create_timestamp)
 
 

@@ -179,8 +179,8 @@ def test_the_sensor_follows_the_ledger_and_a_late_round_reruns_exactly_its_hours
         assert [r.partition_key for r in late] == ["2024-01-12-09:00"]
         assert tick(cursor)[0] == []
 
-        # a run of that hour waits to start (created, not started; queued alike): it will land the hour as the ledger is then, so a newer
-        # round of the hour asks for no run of its own
+        # a run of that hour waits to start (created, not started; queued alike): it will land the hour as the
+        # ledger is then, so a newer round of the hour asks for no run of its own
         instance.add_run(dg.DagsterRun(job_name="hourly_flow", run_id="queued-0912",
                                        status=dg.DagsterRunStatus.NOT_STARTED,
                                        tags={"dagster/partition": "2024-01-12-09:00"}))
