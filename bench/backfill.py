@@ -31,30 +31,16 @@ sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
 from results import report  # noqa: E402
+from sample_lakes import PARTITIONS, build_lake, cleanup  # noqa: E402
 
-from ingest.clients import cassandra_cluster, ensure_topic, kafka_admin, s3_client  # noqa: E402
+from ingest.clients import cassandra_cluster  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
-from ingest.lake.names import LakeNames  # noqa: E402
-from ingest.lake.sample import write_sample_lake  # noqa: E402
 from orchestration.lib.windows import partition_key  # noqa: E402
-from orchestration.resources import default_resources  # noqa: E402
 
 START = dt.datetime(2024, 1, 15, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
-PARTITIONS = 2
 STEPS = ("raw_events", "sluice_dbt_models", "cassandra_events_by_time", "cassandra_hourly_event_counts")
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}  # not dagster-dbt's warning per run
-
-
-def build(connections: Connections, name: str, keyspace: str, hours: int, per_hour: int) -> dict:
-    began = time.monotonic()
-    lake = write_sample_lake(connections, name, name, hours, int(START.timestamp() * 1000), per_hour * hours,
-                             partitions=PARTITIONS, seed=7, ledger=f"{name}-sink")
-    seconds = time.monotonic() - began
-    ensure_topic(connections, name, PARTITIONS)
-    names = LakeNames(bucket=name, topic=name, dlq_topic=f"{name}-dlq", connector=f"{name}-sink")
-    return {"names": names, "keyspace": keyspace, "lake": lake, "write_s": seconds,
-            "resources": default_resources(connections, lake=names, keyspace=keyspace)}
 
 
 def execute(instance: dg.DagsterInstance, lake: dict, **how) -> dict:
@@ -102,25 +88,6 @@ def held(session, keyspace: str, hours: list[dt.datetime]) -> dict:
     return {"ids": ids, "counts": counts}
 
 
-def cleanup(connections: Connections, lakes: list[dict]) -> None:
-    client = s3_client(connections)
-    for lake in lakes:
-        bucket = lake["names"].bucket
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if keys:
-                client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-        client.delete_bucket(Bucket=bucket)
-    admin = kafka_admin(connections)
-    for future in admin.delete_topics([lake["names"].topic for lake in lakes]).values():
-        future.result(timeout=30)
-    cluster = cassandra_cluster(connections)
-    session = cluster.connect()
-    for lake in lakes:
-        session.execute(f"DROP KEYSPACE IF EXISTS {lake['keyspace']}", timeout=120)
-    cluster.shutdown()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hours", type=int, default=24, help="hours of the backfill")
@@ -133,10 +100,11 @@ def main() -> int:
     hours = [START + k * HOUR for k in range(args.hours)]
     first, last = partition_key(hours[0]), partition_key(hours[-1])
 
-    one = build(connections, f"bench-backfill-{tag}-range", f"bench_backfill_{tag}_range", args.hours,
-                args.per_hour)
-    each = build(connections, f"bench-backfill-{tag}-hourly", f"bench_backfill_{tag}_hourly", args.hours,
-                 args.per_hour)
+    start_ms = int(START.timestamp() * 1000)
+    one = build_lake(connections, f"bench-backfill-{tag}-range", f"bench_backfill_{tag}_range", args.hours,
+                     start_ms, args.per_hour)
+    each = build_lake(connections, f"bench-backfill-{tag}-hourly", f"bench_backfill_{tag}_hourly", args.hours,
+                      start_ms, args.per_hour)
     lakes = [one, each]
     print(f"two lakes of {args.hours} hours ({first} .. {last}), {args.per_hour} events/hour on {PARTITIONS} "
           f"partitions, with a ledger, seed 7: {one['lake']['rows']:,} / {each['lake']['rows']:,} rows written in "

@@ -29,22 +29,19 @@ sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
 from results import report  # noqa: E402
+from sample_lakes import PARTITIONS, build_lake, cleanup  # noqa: E402
 
-from ingest.clients import cassandra_cluster, ensure_topic, kafka_admin, s3_client  # noqa: E402
+from ingest.clients import s3_client  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
-from ingest.lake.names import LakeNames  # noqa: E402
-from ingest.lake.sample import write_sample_lake  # noqa: E402
 from orchestration.assets.cassandra import cassandra_events_by_time, cassandra_hourly_event_counts  # noqa: E402
 from orchestration.assets.dbt import sluice_dbt_models  # noqa: E402
 from orchestration.assets.raw import raw_events  # noqa: E402
-from orchestration.resources import default_resources  # noqa: E402
 
 ASSETS = [raw_events, sluice_dbt_models, cassandra_events_by_time, cassandra_hourly_event_counts]
 STEPS = ("raw_events", "sluice_dbt_models", "cassandra_events_by_time", "cassandra_hourly_event_counts")
 END_MS = 1_706_745_600_000  # 2024-02-01T00:00:00Z: both lakes end here
 HOUR_MS = 3_600_000
 PARTITION = "2024-01-31-23:00"  # their last hour
-PARTITIONS = 2
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -61,16 +58,8 @@ def object_counts(client, bucket: str) -> Counter:
 
 def build(connections: Connections, tag: str, hours: int, per_hour: int) -> dict:
     name = f"bench-hour-{tag}-{hours}h"
-    began = time.monotonic()
-    lake = write_sample_lake(connections, name, name, hours, END_MS - hours * HOUR_MS, per_hour * hours,
-                             partitions=PARTITIONS, seed=7, ledger=f"{name}-sink")
-    seconds = time.monotonic() - began
-    ensure_topic(connections, name, PARTITIONS)
-    names = LakeNames(bucket=name, topic=name, dlq_topic=f"{name}-dlq", connector=f"{name}-sink")
-    keyspace = f"bench_hour_{tag}_{hours}h"
-    return {"hours": hours, "names": names, "keyspace": keyspace, "lake": lake, "write_s": seconds,
-            "objects": object_counts(s3_client(connections), name),
-            "resources": default_resources(connections, lake=names, keyspace=keyspace), "runs": []}
+    lake = build_lake(connections, name, f"bench_hour_{tag}_{hours}h", hours, END_MS - hours * HOUR_MS, per_hour)
+    return lake | {"hours": hours, "objects": object_counts(s3_client(connections), name), "runs": []}
 
 
 def run_once(instance: dg.DagsterInstance, lake: dict) -> dict:
@@ -95,25 +84,6 @@ def run_once(instance: dg.DagsterInstance, lake: dict) -> dict:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
-
-
-def cleanup(connections: Connections, lakes: list[dict]) -> None:
-    client = s3_client(connections)
-    for lake in lakes:
-        bucket = lake["names"].bucket
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if keys:
-                client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-        client.delete_bucket(Bucket=bucket)
-    admin = kafka_admin(connections)
-    for future in admin.delete_topics([lake["names"].topic for lake in lakes]).values():
-        future.result(timeout=30)
-    cluster = cassandra_cluster(connections)
-    session = cluster.connect()
-    for lake in lakes:
-        session.execute(f"DROP KEYSPACE IF EXISTS {lake['keyspace']}", timeout=120)
-    cluster.shutdown()
 
 
 def main() -> int:

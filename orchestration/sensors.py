@@ -36,7 +36,7 @@ def raw_zone_sensor_for(job: dg.JobDefinition) -> dg.SensorDefinition:
                          hourly.start.astimezone(dt.UTC))
         if tick.outside:
             context.log.warning("hours before the partitions start, not run: %s", sorted(set(tick.outside)))
-        waiting = queued_partitions(context.instance, job.name)
+        waiting = queued_partitions(context.instance, job.name) if tick.runs else set()
         for run in tick.runs:
             if run.key in waiting:  # it reads the whole hour when it starts: this round included
                 context.log.info("hour %s: a queued run will take round(s) %s", run.key, run.token)

@@ -159,10 +159,3 @@ def window_ids(session, m: TableMapping, start: dt.datetime, end: dt.datetime) -
     statement = session.prepare(f"SELECT event_id FROM {m.keyspace}.{m.table} "
                                 "WHERE event_date = ? AND event_time >= ? AND event_time < ?")
     return {str(row[0]) for day in _days(start, end) for row in session.execute(statement, (day, start, end))}
-
-
-def count_window(session, m: TableMapping, start: dt.datetime, end: dt.datetime) -> int:
-    """Rows the events table holds for [start, end), read per day partition."""
-    statement = session.prepare(f"SELECT count(*) FROM {m.keyspace}.{m.table} "
-                                "WHERE event_date = ? AND event_time >= ? AND event_time < ?")
-    return sum(session.execute(statement, (day, start, end)).one()[0] for day in _days(start, end))

@@ -16,11 +16,11 @@ from ingest.lake.keys import curated_key
 from ingest.sink.writer import parquet_bytes
 from orchestration.lib.cassandra_load import (
     LoadResult,
-    count_window,
     ensure_counts_table,
     ensure_events_table,
     load_counts_window,
     load_events_window,
+    window_ids,
 )
 from orchestration.lib.cassandra_mapping import TableMapping
 
@@ -123,7 +123,7 @@ def test_reloading_a_window_with_fewer_rows_leaves_exactly_those_rows(cassandra,
 
     assert (result.written, result.deleted) == (2, 2)
     assert held(cassandra, mapping, DAY) == as_held(rows[1:3])
-    assert count_window(cassandra, mapping, at(15, 10), at(15, 11)) == 2
+    assert len(window_ids(cassandra, mapping, at(15, 10), at(15, 11))) == 2
 
 
 def test_reloading_the_same_rows_deletes_nothing_and_changes_nothing(cassandra, mapping):
@@ -151,7 +151,7 @@ def test_rows_outside_the_window_are_untouched(cassandra, mapping):
 def test_a_window_across_midnight_is_replaced_in_both_day_partitions(cassandra, mapping):
     rows = [event(at(15, 23, 30), 1), event(at(16, 0, 0), 2), event(at(16, 0, 30), 3)]
     load(cassandra, mapping, rows, at(15, 23), at(16, 1))
-    assert count_window(cassandra, mapping, at(15, 23), at(16, 1)) == 3
+    assert len(window_ids(cassandra, mapping, at(15, 23), at(16, 1))) == 3
 
     result = load(cassandra, mapping, rows[1:2], at(15, 23), at(16, 1))
 
@@ -159,14 +159,14 @@ def test_a_window_across_midnight_is_replaced_in_both_day_partitions(cassandra, 
     assert held(cassandra, mapping, DAY, NEXT_DAY) == as_held(rows[1:2])
 
 
-def test_count_window_counts_the_rows_of_the_window_only(cassandra, mapping):
+def test_window_ids_are_the_ids_of_the_window_only(cassandra, mapping):
     rows = [event(at(15, 9, 59), 1), event(at(15, 10), 2), event(at(15, 23, 59), 3), event(at(16, 0), 4),
             event(at(16, 1), 5)]
     load(cassandra, mapping, rows, at(15, 0), at(17, 0))
 
-    assert count_window(cassandra, mapping, at(15, 10), at(16, 1)) == 3
-    assert count_window(cassandra, mapping, at(15, 0), at(17, 0)) == 5
-    assert count_window(cassandra, mapping, at(16, 2), at(16, 3)) == 0
+    assert len(window_ids(cassandra, mapping, at(15, 10), at(16, 1))) == 3
+    assert len(window_ids(cassandra, mapping, at(15, 0), at(17, 0))) == 5
+    assert len(window_ids(cassandra, mapping, at(16, 2), at(16, 3))) == 0
 
 
 def test_a_row_a_run_removed_comes_back_when_a_later_run_re_adds_it(cassandra, mapping):
