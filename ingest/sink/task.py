@@ -224,12 +224,12 @@ class SinkTask:
             self._waiting_for_topic = False
         pending: Pending = {}
         stopped = None
-        for key, batch in by_partition.items():
-            writer = self.writers.get(key)
-            if writer is not None:  # else revoked while these were in flight: the next owner reads them
-                stopped = self._process(writer, self.converter.convert(key[0], key[1], batch), pending)
-                if stopped is not None:
-                    break
+        # a partition without a writer was revoked while its records were in flight: the next owner reads them
+        owned = {key: batch for key, batch in by_partition.items() if key in self.writers}
+        for key, batch in (self.converter.convert_many(owned) if owned else {}).items():
+            stopped = self._process(self.writers[key], batch, pending)
+            if stopped is not None:
+                break
         self._commit(pending)
         if stopped is not None:  # the good records before the bad one are committed; nothing at or after it
             raise stopped
