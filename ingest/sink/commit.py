@@ -78,19 +78,22 @@ class RoundCommitter:
         self.time_field = time_field(config, schema)
         self.pool = ThreadPoolExecutor(UPLOADERS, thread_name_prefix=f"sink-{task_id}-put")
 
-    def commit(self, rounds: list[Round]) -> None:
-        """Upload the rounds' files and manifests, then commit their offsets with their dead letters."""
-        if not rounds:
-            return
+    def upload_files(self, rounds: list[Round]) -> dict[int, list[dict]]:
+        """The rounds' files, uploaded in parallel once `check_owner` passed: the heavy part of a commit, which
+        the task runs beside its next batch. No Kafka call here: one from another thread blocks while the task
+        is in a rebalance callback, which may be waiting for this. Returns each round's ledger entries."""
         uploads = [(r, f) for r in rounds for f in r.closed.files]
-        if uploads:
-            self.check_owner(rounds)
         entries: dict[int, list[dict]] = {id(r): [] for r in rounds}
         for (r, _), entry in zip(uploads, self.pool.map(self._upload, uploads), strict=True):
             entries[id(r)].append(entry)
             self.stats.files += 1
             self.stats.written += entry["rows"]
             self.stats.bytes += entry["size"]
+        return entries
+
+    def finish(self, rounds: list[Round], entries: dict[int, list[dict]]) -> None:
+        """After the files, in the task's thread: prove ownership again, upload the hour index entries and the
+        manifests, then commit the offsets with the dead letters."""
         self.check_owner(rounds)
         manifests = [self._manifest(r, entries[id(r)]) for r in rounds]
         index = [(hour_index_key(self.config.name, doc["topic"], hour, doc["partition"], doc["start_offset"]),
@@ -102,7 +105,11 @@ class RoundCommitter:
             self.dlq.commit([d for r in rounds for d in r.letters], offsets, self.consumer.consumer_group_metadata())
         else:
             self.consumer_commit(offsets)
-        for r, tp in zip(rounds, offsets, strict=True):
+
+    def applied(self, rounds: list[Round]) -> None:
+        """After `finish`: the writers' committed offsets, counters and watermarks."""
+        for r in rounds:
+            tp = TopicPartition(r.writer.topic, r.writer.partition, r.closed.commit_offset)
             r.writer.committed = tp.offset
             self.stats.commits += 1
             high = self.consumer.get_watermark_offsets(tp, cached=True)[1]

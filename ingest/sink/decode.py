@@ -1,11 +1,11 @@
-"""Bulk decoding of a batch of Kafka record values into typed Arrow columns, in one DuckDB query.
+"""Bulk decoding of a batch of Kafka record values into typed Arrow columns, in DuckDB queries.
 
 Every value is checked against the declared schema (valid JSON, an object, required fields present, types,
 uuids, parseable and in-range timestamps, finite numbers, integers within int64, the schema's numeric bounds,
 nulls); each bad one gets the reason and the Kafka Connect exception class that go into its dead-letter
 headers. A time without a zone is read in the connector's `timezone` (UTC by default), never the host's.
-JSON is parsed once per value (json_extract with a list of paths) by DuckDB's vectorized reader, not row by
-row in Python.
+JSON is parsed by DuckDB's vectorized reader, not row by row in Python: first the screen (screen.py) types every
+value that passes; only the rest go through the full query here, which names what is wrong.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import pyarrow.compute as pc
 
 from ingest.errors import ConfigError
 from ingest.schema import EventSchema, FieldSpec
+from ingest.sink.screen import build_screen_query
+from ingest.sink.sql import BOUNDS, ident, json_path_key, literal, quote, shown_number
 
 DATA_EXCEPTION = "org.apache.kafka.connect.errors.DataException"
 CONVERTER_EXCEPTION = "org.apache.kafka.connect.errors.DataException"
@@ -33,72 +35,44 @@ class Decoded:
     bad_stage: list[str]  # Kafka Connect stage: VALUE_CONVERTER (unparseable) or TASK_PUT (schema)
 
 
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _number(value: int | float) -> str:
-    """A bound as a reason shows it: 1000000000, not 1000000000.0."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return str(value)
-
-
-def _literal(value: int | float) -> str:
-    """A bound as SQL: an integer literal stays exact (an int64 column is compared exactly), a float is a double."""
-    return str(value) if isinstance(value, int) else f"{value!r}::double"
-
-
-# JSON Schema keyword: (SQL comparison that is true when the value breaks it, what the reason says)
-_BOUNDS = {
-    "minimum": ("<", "below its minimum"),
-    "exclusiveMinimum": ("<=", "not above its exclusiveMinimum"),
-    "maximum": (">", "above its maximum"),
-    "exclusiveMaximum": (">=", "not below its exclusiveMaximum"),
-}
-
-
 def _checks(k: int, f: FieldSpec) -> list[tuple[str, str]]:
     """(condition that is true when broken, reason) for field f, whose columns are t{k}, s{k}, v{k}."""
     t, s, v, name = f"t{k}", f"s{k}", f"v{k}", f.name
     checks = []
     if f.required:
-        checks.append((f"{t} is null or {t} = 'NULL'", _q(f"missing required field '{name}'")))
+        checks.append((f"{t} is null or {t} = 'NULL'", quote(f"missing required field '{name}'")))
     present = f"{t} is not null and {t} <> 'NULL'"
     shown = f"left({s}, 60)"
     if f.kind in ("integer", "number"):
         # DuckDB's JSON reader takes NaN, Infinity and overflowing literals (1e999) as DOUBLE; its text keeps them.
         checks.append((f"{present} and {t} = 'DOUBLE' and not isfinite(try_cast({s} as double))",
-                       f"{_q(f'field {name} is not a finite number: ')} || {shown}"))
+                       f"{quote(f'field {name} is not a finite number: ')} || {shown}"))
     if f.kind == "integer":
         # 2^63..2^64-1 is UBIGINT, a longer integer literal DOUBLE: neither fits the int64 column
         beyond = f"({t} = 'UBIGINT' and {v} is null) or ({t} = 'DOUBLE' and regexp_full_match({s}, '-?[0-9]+'))"
-        checks.append((f"{present} and ({beyond})", f"{_q(f'field {name} is outside the int64 range: ')} || {shown}"))
+        outside = quote(f"field {name} is outside the int64 range: ")
+        checks.append((f"{present} and ({beyond})", f"{outside} || {shown}"))
     allowed, described = {
         "string": ("('VARCHAR')", "a string"), "uuid": ("('VARCHAR')", "a string"),
         "timestamp": ("('VARCHAR')", "an ISO 8601 string"), "json": ("('OBJECT', 'ARRAY')", "an object or array"),
         "integer": ("('BIGINT', 'UBIGINT')", "an integer"), "number": ("('BIGINT', 'UBIGINT', 'DOUBLE')", "a number"),
         "boolean": ("('BOOLEAN')", "true or false"),
     }[f.kind]
-    must_be = _q(f"field {name} must be {described}, got ")
+    must_be = quote(f"field {name} must be {described}, got ")
     checks.append((f"{present} and {t} not in {allowed}", f"{must_be} || lower({t})"))
     if f.number_range is not None:
         for keyword, bound in f.number_range.bounds():
-            op, says = _BOUNDS[keyword]
-            checks.append((f"{present} and {v} {op} {_literal(bound)}",
-                           f"{_q(f'field {name} is {says} {_number(bound)}: ')} || {shown}"))
+            op, says = BOUNDS[keyword]
+            checks.append((f"{present} and {v} {op} {literal(bound)}",
+                           f"{quote(f'field {name} is {says} {shown_number(bound)}: ')} || {shown}"))
     if f.kind == "uuid":
-        checks.append((f"{present} and {v} is null", f"{_q(f'field {name} is not a uuid: ')} || left({s}, 60)"))
+        checks.append((f"{present} and {v} is null", f"{quote(f'field {name} is not a uuid: ')} || left({s}, 60)"))
     if f.kind == "timestamp":
         lo, hi = (x.isoformat() for x in f.time_range)
-        not_iso = _q(f"field {name} is not an ISO 8601 time: ")
+        not_iso = quote(f"field {name} is not an ISO 8601 time: ")
         checks.append((f"{present} and {v} is null", f"{not_iso} || left({s}, 60)"))
-        checks.append((f"{present} and ({v} < {_q(lo)}::timestamptz or {v} >= {_q(hi)}::timestamptz)",
-                       f"{_q(f'field {name} is out of range [{lo}, {hi}): ')} || left({s}, 60)"))
+        checks.append((f"{present} and ({v} < {quote(lo)}::timestamptz or {v} >= {quote(hi)}::timestamptz)",
+                       f"{quote(f'field {name} is out of range [{lo}, {hi}): ')} || left({s}, 60)"))
     return checks
 
 
@@ -114,14 +88,14 @@ def _typed(k: int, f: FieldSpec) -> str:
 
 def build_query(schema: EventSchema) -> str:
     fields = list(enumerate(schema.fields, start=1))
-    paths = ", ".join(_q("$." + _json_path_key(f.name)) for f in schema.fields)
+    paths = ", ".join(quote("$." + json_path_key(f.name)) for f in schema.fields)
     # Each value is parsed once (json_extract of all paths); each field's type, text and typed value once.
     per_field = ",\n".join(
         f"        json_type(f[{k}]) as t{k}, f[{k}]->>'$' as s{k}, {_typed(k, f)} as v{k}" for k, f in fields
     )
     when = "\n".join(f"      when {cond} then {reason}" for k, f in fields for cond, reason in _checks(k, f))
     out = ",\n".join(
-        f"    {f'v{k}::varchar' if f.kind == 'uuid' else f'v{k}'} as {_ident(f.name)}" for k, f in fields
+        f"    {f'v{k}::varchar' if f.kind == 'uuid' else f'v{k}'} as {ident(f.name)}" for k, f in fields
     )
     return f"""
 with decoded as (
@@ -158,21 +132,17 @@ order by i
 """
 
 
-def _json_path_key(name: str) -> str:
-    return name if name.isidentifier() else '"' + name.replace('"', '\\"') + '"'
-
-
 class Decoder:
     """One per task: a DuckDB connection and the query for the schema."""
 
     def __init__(self, schema: EventSchema, timezone: str = "UTC"):
         self.schema, self.timezone = schema, timezone
-        self.query = build_query(schema)
+        self.query, self.screen = build_query(schema), build_screen_query(schema)
         self.con = duckdb.connect(config={"threads": 1})
         # A time without a zone is in the connector's timezone, not the session's default (the host's zone).
         # TimeZone needs ICU, which the duckdb wheel has built in (no download).
         try:
-            self.con.execute(f"set TimeZone = {_q(timezone)}")
+            self.con.execute(f"set TimeZone = {quote(timezone)}")
         except duckdb.Error:
             self.con.close()
             raise ConfigError("timezone", timezone, "an IANA time zone such as UTC or Europe/Berlin") from None
@@ -182,14 +152,17 @@ class Decoder:
         ])
 
     def decode(self, values: list[bytes | None]) -> Decoded:
+        """The screen types the values that pass; only the rest go through the full query, for their reasons."""
         batch = pa.table({"i": pa.array(range(len(values)), pa.int32()), "raw": pa.array(values, pa.binary())})
-        self.con.register("batch", batch)
-        try:
-            result = self.con.sql(self.query).to_arrow_table()
-        finally:
-            self.con.unregister("batch")
+        screened = self._run(self.screen, batch)
+        clean = screened["clean"]
+        good = screened.filter(clean).drop_columns(["clean"])
+        if pc.all(clean).as_py() is not False:  # every value passed (or there were none)
+            return Decoded(good.cast(self._target), [], [], [], [])
+        result = self._run(self.query, batch.filter(pc.invert(clean)))
         ok = pc.is_null(result["error"])
-        good = result.filter(ok).drop_columns(["stage", "error"]).cast(self._target)
+        good = pa.concat_tables([good, result.filter(ok).drop_columns(["stage", "error"])])
+        good = good.take(pc.sort_indices(good["i"])).cast(self._target)
         bad = result.filter(pc.invert(ok)).select(["i", "stage", "error"]).to_pydict()
         stages = {"null": "TASK_PUT", "json": "VALUE_CONVERTER", "not_object": "VALUE_CONVERTER", "schema": "TASK_PUT"}
         exceptions = {"null": NULL_EXCEPTION, "json": CONVERTER_EXCEPTION}
@@ -200,3 +173,10 @@ class Decoder:
             bad_exception=[exceptions.get(s, DATA_EXCEPTION) for s in bad["stage"]],
             bad_stage=[stages[s] for s in bad["stage"]],
         )
+
+    def _run(self, query: str, batch: pa.Table) -> pa.Table:
+        self.con.register("batch", batch)
+        try:
+            return self.con.sql(query).to_arrow_table()
+        finally:
+            self.con.unregister("batch")

@@ -3,11 +3,13 @@
 The order that makes it exactly-once, for the rounds of files closed by a batch of records (see commit.py): check
 the task still owns the partitions, upload the files, upload each partition's manifest to the commit ledger, then
 commit the offsets — in one Kafka transaction with the dead letters when there is a DLQ — then write the
-watermarks. A crash anywhere in between replays
-from the last commit and rewrites the same keys; an aborted transaction's dead letters are never seen by
-`read_committed` readers. A commit that fails (the broker away, the group moved on) is not the task's end: it
-drops what it holds, rewinds to the committed offsets and goes on. Revoked partitions hand over cleanly (upload
-and commit); lost ones drop their open files, and the new owner reads them again from the committed offset.
+watermarks. A round's files upload in a thread of its own while the task consumes and decodes the next batch (the
+rest of the commit, every Kafka call in it, stays in the task's thread); rounds commit one at a time, in order.
+A crash anywhere in between replays from the last commit and rewrites the same keys; an aborted transaction's dead
+letters are never seen by `read_committed` readers. A commit that fails (the broker away, the group moved on) is
+not the task's end: it drops what it holds, rewinds to the committed offsets and goes on. Revoked partitions hand
+over cleanly (upload and commit); lost ones drop their open files, and the new owner reads them again from the
+committed offset.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -80,9 +83,12 @@ class SinkTask:
         self.consumer = Consumer(kafka_config(config.connections, **settings))
         self.committer = RoundCommitter(config, self.converter.schema, self.consumer, self.storage, self.dlq,
                                         self.watermarks, self.stats, task_id, self.transactional_id, clock_ms)
+        self.sender = ThreadPoolExecutor(1, thread_name_prefix=f"sink-{task_id}-commit")
+        self.in_flight: tuple[Future, list[Round]] | None = None  # the commit being sent, not yet applied
 
     # -- group membership ------------------------------------------------------------------------------
     def _on_assign(self, consumer, partitions: list[TopicPartition]) -> None:
+        self._settle_or_drop()  # (an eager rebalance revoked first: nothing is in flight any more)
         # The group's committed offsets: where this task resumes, and what counts as unconsumed before a fetch.
         committed = consumer.committed(partitions, timeout=30) if partitions else []
         self.on_topics({tp.topic for tp in partitions})  # before their first commit; raising ends the task
@@ -102,6 +108,7 @@ class SinkTask:
     def _on_revoke(self, _consumer, partitions: list[TopicPartition]) -> None:
         """A clean hand-over: upload and commit what is open, so the next owner starts where this one ended
         (unless the task is failing: then nothing it holds is committed)."""
+        self._settle_or_drop()
         pending: Pending = {}
         for tp in partitions:
             writer = self.writers.pop((tp.topic, tp.partition), None)
@@ -110,6 +117,7 @@ class SinkTask:
                 pending[(tp.topic, tp.partition)] = (writer, closed)
         try:
             self._commit(pending)
+            self._settle()
         except CommitFailed as exc:  # the next owner reads the rounds again from the committed offsets
             log.warning("task %d: hand-over of %s not committed: %s", self.task_id,
                         sorted(f"{t}[{p}]" for t, p in pending), exc)
@@ -121,6 +129,7 @@ class SinkTask:
 
     def _on_lost(self, _consumer, partitions: list[TopicPartition]) -> None:
         """Lost (not handed over): the group moved on, commits would fail; the new owner reads them again."""
+        self._settle_or_drop()
         for tp in partitions:
             writer = self.writers.pop((tp.topic, tp.partition), None)
             self.watermarks.forget((tp.topic, tp.partition))
@@ -145,14 +154,18 @@ class SinkTask:
                     self.stats.last_message = time.monotonic()
                 self._guarded(self._handle, messages)
                 self._guarded(self._rotate_scheduled)
+                if self.in_flight is not None and self.in_flight[0].done():
+                    self._guarded(self._settle)
                 self.watermarks.flush()
                 self.stats.lag, self.stats.fetch_lag = lags(self.consumer, self.writers)
             self._guarded(self._close_all, "shutdown")
+            self._guarded(self._settle)
             self.watermarks.flush(force=True)
         except BaseException:
             self.failed = True
             raise
         finally:
+            self.sender.shutdown(wait=True)  # a commit sent before a failure completes: its rounds are whole
             self.consumer.close()
             self.committer.close()
             if self.dlq is not None:
@@ -167,12 +180,16 @@ class SinkTask:
             self.failed_commits += 1
             if self.failed_commits >= MAX_FAILED_COMMITS:
                 raise
-            log.warning("task %d: %s; resuming from the committed offsets", self.task_id, exc)
-            self.stats.rewinds += 1
-            self.writers.clear()
-            self.dead_letters.clear()
-            self.rewind_needed = True
+            self._drop(exc)
             time.sleep(min(0.5 * 2 ** (self.failed_commits - 1), 10))
+
+    def _drop(self, exc: CommitFailed) -> None:
+        """After a failed commit: what the task holds is dropped, and it reads again from the committed offsets."""
+        log.warning("task %d: %s; resuming from the committed offsets", self.task_id, exc)
+        self.stats.rewinds += 1
+        self.writers.clear()
+        self.dead_letters.clear()
+        self.rewind_needed = True
 
     def _rewind(self) -> None:
         """Start over from the group's committed offsets with empty writers (the broker may still be away:
@@ -232,6 +249,7 @@ class SinkTask:
                 break
         self._commit(pending)
         if stopped is not None:  # the good records before the bad one are committed; nothing at or after it
+            self._settle()
             raise stopped
 
     def _process(self, writer: PartitionWriter, batch: PartitionBatch, pending: Pending) -> SinkStopped | None:
@@ -282,12 +300,34 @@ class SinkTask:
 
     # -- upload, then commit ---------------------------------------------------------------------------
     def _commit(self, pending: Pending) -> None:
-        """Commit every partition's pending round at once, each with the dead letters below its offset."""
+        """Commit every partition's pending round at once, each with the dead letters below its offset, once the
+        commit before it is settled: the files upload while the task goes on; `_settle` finishes the commit."""
         if not pending:
             return
-        self.committer.commit([
+        self._settle()
+        rounds = [
             Round(writer, closed, [d for d in self.dead_letters.get(key, []) if d.offset < closed.commit_offset])
-            for key, (writer, closed) in pending.items()])
-        self.failed_commits = 0
+            for key, (writer, closed) in pending.items()]
         for key, (_, closed) in pending.items():
             self.dead_letters[key] = [d for d in self.dead_letters.get(key, []) if d.offset >= closed.commit_offset]
+        if any(r.closed.files for r in rounds):
+            self.committer.check_owner(rounds)
+        self.in_flight = (self.sender.submit(self.committer.upload_files, rounds), rounds)
+
+    def _settle(self) -> None:
+        """Wait for the files in flight, then finish their commit (manifests, offsets) and apply it (committed
+        offsets, watermarks); raises what it failed with."""
+        if self.in_flight is None:
+            return
+        uploading, rounds = self.in_flight
+        self.in_flight = None
+        self.committer.finish(rounds, uploading.result())
+        self.failed_commits = 0
+        self.committer.applied(rounds)
+
+    def _settle_or_drop(self) -> None:
+        """In a rebalance callback: settle the commit in flight; if it failed, drop everything and rewind."""
+        try:
+            self._settle()
+        except CommitFailed as exc:
+            self._drop(exc)

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from ingest.config import DEFAULT_SCHEMA
@@ -181,3 +183,46 @@ def test_an_unknown_timezone_is_a_config_error():
     with pytest.raises(ConfigError) as err:
         Decoder(load_schema(DEFAULT_SCHEMA), "Mars/Olympus_Mons")
     assert err.value.key == "timezone"
+
+
+def both_ways(decoder: Decoder, values: list[bytes | None]) -> tuple[pa.Table, pa.Table]:
+    """(what the screen passes, what the full query finds good), on the same values, without the flag columns."""
+    batch = pa.table({"i": pa.array(range(len(values)), pa.int32()), "raw": pa.array(values, pa.binary())})
+    screened = decoder._run(decoder.screen, batch)
+    full = decoder._run(decoder.query, batch)
+    return (screened.filter(screened["clean"]).drop_columns(["clean"]),
+            full.filter(pc.is_null(full["error"])).drop_columns(["stage", "error"]))
+
+
+EDGES = [value(), value(amount=3), value(amount=-0.0), value(payload=[1, {"b": "é"}]), value(user_id=None),
+         value(event_id="0B6C8F43-2C8F-4F22-9F0A-2D1A0E5E1B11"), value(event_time="2024-01-15T10:00:00"),
+         value(event_time="2024-01-15 10:00:00+05:30"), raw(amount=str(2**70)), raw(amount="1e9"),
+         b'{"event_type": "a", "event_type": "b", "event_id": "0b6c8f43-2c8f-4f22-9f0a-2d1a0e5e1b11", '
+         b'"event_time": "2024-01-15T10:00:00Z", "payload": {}}',
+         b"{not json", b"\xff", b"[1]", b'"text"', None, value(event_type=7), value(payload="x"), value(amount="1"),
+         value(event_time="1969-12-31T23:59:59Z"), value(event_id="nope"), raw(amount="NaN"), raw(amount="1e999"),
+         raw(amount="1000000000.01"), value(event_time=...), value(payload=None)]
+
+
+def test_the_screen_passes_only_what_the_full_query_finds_good_and_types_it_the_same(decoder):
+    screened, full = both_ways(decoder, EDGES)
+    assert set(screened["i"].to_pylist()) <= set(full["i"].to_pylist())
+    assert screened.equals(full.filter(pc.is_in(full["i"], screened["i"])))
+    assert screened["i"].to_pylist() == full["i"].to_pylist()
+
+
+def test_integer_and_bounded_fields_pass_the_screen_as_the_full_query_types_them(counts):
+    values = [b'{"count": 5, "share": 1, "ratio": -0.5, "big": 1e300}', b'{"count": -9223372036854775808}',
+              b'{"share": 0}', b'{"share": 100}', b'{"ratio": 0.51}', b'{"count": 1.5}', b'{"big": NaN}',
+              b'{"count": 9223372036854775808}', b'{"count": true}', b'{"big": 12}']
+    screened, full = both_ways(counts, values)
+    assert screened["i"].to_pylist() == [0, 1, 9]
+    assert screened.equals(full.filter(pc.is_in(full["i"], screened["i"])))
+
+
+def test_a_batch_of_the_producers_events_passes_the_screen_whole(decoder):
+    from ingest.produce import generate
+
+    values = [e.value for e in generate(500, 1, 1_705_312_800_000, seed=5)]
+    screened, full = both_ways(decoder, values)
+    assert screened.equals(full) and len(screened) == 500

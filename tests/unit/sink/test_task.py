@@ -188,9 +188,26 @@ def writer(task):
     return task.writers[(TOPIC, PARTITION)]
 
 
+def handle(task, messages) -> None:
+    """One batch, then its commit settled (the task would settle it before its next commit)."""
+    task._handle(messages)
+    task._settle()
+
+
+def handle_guarded(task, messages) -> None:
+    """As the task's loop runs a batch: a failed commit, raised when it settles, drops and rewinds."""
+    task._guarded(task._handle, messages)
+    task._guarded(task._settle)
+
+
+def rotate(task) -> None:
+    task._rotate_scheduled()
+    task._settle()
+
+
 def test_flush_size_uploads_one_file_under_the_connectors_key_then_commits_the_next_offset(monkeypatch):
     task, events = make_task(monkeypatch, committed=40)
-    task._handle([good(40), good(41), good(42)])
+    handle(task, [good(40), good(41), good(42)])
     assert events == [commit(40), ("put", key(40)), commit(40), index(40), ("put_json", manifest(40)), commit(43),
                       *WATERMARK_WRITE]
     assert pq.read_table(io.BytesIO(task.storage.objects[key(40)]))["_kafka_offset"].to_pylist() == [40, 41, 42]
@@ -199,7 +216,7 @@ def test_flush_size_uploads_one_file_under_the_connectors_key_then_commits_the_n
 
 def test_watermark_after_a_commit_holds_the_committed_offset_and_newest_record_time(monkeypatch):
     task, _ = make_task(monkeypatch, committed=40, high=100)
-    task._handle([good(40), good(41), good(42)])
+    handle(task, [good(40), good(41), good(42)])
     assert task.storage.documents[WATERMARK] == {
         "connector": "s3-sink", "topic": TOPIC, "partition": PARTITION, "committed_offset": 43,
         "end_offset": 100, "lag": 57, "max_record_time": "2024-01-15T10:00:42.000Z",
@@ -210,15 +227,15 @@ def test_watermark_after_a_commit_holds_the_committed_offset_and_newest_record_t
 
 def test_records_below_flush_size_are_neither_uploaded_nor_committed(monkeypatch):
     task, events = make_task(monkeypatch)
-    task._handle([good(0), good(1)])
+    handle(task, [good(0), good(1)])
     assert events == []
     assert (writer(task).committed, writer(task).next_offset, writer(task).state.count) == (None, 2, 2)
 
 
 def test_flush_size_spans_batches_and_the_rest_stays_open(monkeypatch):
     task, events = make_task(monkeypatch)
-    task._handle([good(0), good(1)])
-    task._handle([good(2), good(3)])
+    handle(task, [good(0), good(1)])
+    handle(task, [good(2), good(3)])
     assert events[:4] == [("put", key(0)), index(0), ("put_json", manifest(0)), commit(3)]
     assert writer(task).state.count == 1
 
@@ -226,9 +243,9 @@ def test_flush_size_spans_batches_and_the_rest_stays_open(monkeypatch):
 def test_bad_record_goes_to_the_dlq_which_is_flushed_before_the_commit_that_passes_it(monkeypatch):
     task, events = make_task(monkeypatch, **{"errors.tolerance": "all",
                                              "errors.deadletterqueue.topic.name": "events-dlq"})
-    task._handle([good(0), bad(1)])
+    handle(task, [good(0), bad(1)])
     assert events == [("dlq.letter", 1, "VALUE_CONVERTER")]  # files still open: nothing to commit yet
-    task._handle([good(2), good(3)])
+    handle(task, [good(2), good(3)])
     assert events == [("dlq.letter", 1, "VALUE_CONVERTER"), ("put", key(0)), index(0), ("put_json", manifest(0)),
                       ("dlq.commit", [1], 4), *WATERMARK_WRITE]
     ledger = task.storage.documents[manifest(0)]
@@ -241,7 +258,7 @@ def test_bad_record_goes_to_the_dlq_which_is_flushed_before_the_commit_that_pass
 def test_a_batch_of_only_dead_letters_is_committed_past(monkeypatch):
     task, events = make_task(monkeypatch, committed=5, **{"errors.tolerance": "all",
                                                           "errors.deadletterqueue.topic.name": "events-dlq"})
-    task._handle([bad(5), bad(6)])
+    handle(task, [bad(5), bad(6)])
     assert events == [("dlq.letter", 5, "VALUE_CONVERTER"), ("dlq.letter", 6, "VALUE_CONVERTER"), commit(5),
                       ("put_json", manifest(5)), ("dlq.commit", [5, 6], 7), *WATERMARK_WRITE]
     assert task.storage.documents[manifest(5)]["files"] == []
@@ -251,7 +268,7 @@ def test_a_batch_of_only_dead_letters_is_committed_past(monkeypatch):
 def test_errors_tolerance_none_stops_at_the_bad_record_and_commits_nothing_at_or_after_it(monkeypatch):
     task, events = make_task(monkeypatch, **{"flush.size": "2"})
     with pytest.raises(SinkStopped) as stopped:
-        task._handle([good(0), good(1), bad(2), good(3)])
+        handle(task, [good(0), good(1), bad(2), good(3)])
     assert (stopped.value.topic, stopped.value.partition, stopped.value.offset) == (TOPIC, PARTITION, 2)
     assert stopped.value.reason.startswith("value is not valid JSON")
     assert [e for e in events if e[0] in ("put", "commit")] == [("put", key(0)), commit(2)]
@@ -261,7 +278,7 @@ def test_errors_tolerance_none_stops_at_the_bad_record_and_commits_nothing_at_or
 def test_errors_tolerance_none_commits_the_good_records_before_the_bad_one(monkeypatch):
     task, events = make_task(monkeypatch)
     with pytest.raises(SinkStopped) as stopped:
-        task._handle([good(0), bad(1), good(2)])
+        handle(task, [good(0), bad(1), good(2)])
     assert stopped.value.offset == 1
     assert events == [("put", key(0)), index(0), ("put_json", manifest(0)), commit(1), *WATERMARK_WRITE]
     assert (writer(task).state.count, writer(task).committed) == (0, 1)
@@ -269,20 +286,20 @@ def test_errors_tolerance_none_commits_the_good_records_before_the_bad_one(monke
 
 def test_scheduled_rotation_uploads_and_commits_once_the_wall_clock_passes_the_boundary(monkeypatch):
     task, events = make_task(monkeypatch, **{"rotate.schedule.interval.ms": "60000"})
-    task._handle([good(0), good(1)])  # opened at HOUR + 30 s: due at the next minute, HOUR + 60 s
+    handle(task, [good(0), good(1)])  # opened at HOUR + 30 s: due at the next minute, HOUR + 60 s
     task.clock_ms.now = HOUR + 59_999
-    task._rotate_scheduled()
+    rotate(task)
     assert events == []
     task.clock_ms.now = HOUR + 60_000
-    task._rotate_scheduled()
+    rotate(task)
     assert events == [("put", key(0)), index(0), ("put_json", manifest(0)), commit(2), *WATERMARK_WRITE]
-    task._rotate_scheduled()
+    rotate(task)
     assert len(events) == 6  # nothing open, nothing more
 
 
 def test_revoke_uploads_and_commits_the_open_files(monkeypatch):
     task, events = make_task(monkeypatch)
-    task._handle([good(0), good(1)])
+    handle(task, [good(0), good(1)])
     task._on_revoke(task.consumer, [TopicPartition(TOPIC, PARTITION)])
     assert events == [("put", key(0)), index(0), ("put_json", manifest(0)), commit(2), *WATERMARK_WRITE]
     assert task.writers == {}
@@ -290,17 +307,17 @@ def test_revoke_uploads_and_commits_the_open_files(monkeypatch):
 
 def test_lost_partition_uploads_nothing_and_commits_nothing(monkeypatch):
     task, events = make_task(monkeypatch)
-    task._handle([good(0), good(1)])
+    handle(task, [good(0), good(1)])
     task._on_lost(task.consumer, [TopicPartition(TOPIC, PARTITION)])
     assert events == []
     assert task.writers == {}
-    task._handle([good(2), good(3)])  # in flight when the partition was lost: left to its next owner
+    handle(task, [good(2), good(3)])  # in flight when the partition was lost: left to its next owner
     assert events == []
 
 
 def test_the_manifest_lists_each_file_with_its_offsets_rows_and_event_times(monkeypatch):
     task, _ = make_task(monkeypatch, committed=40)
-    task._handle([good(40), good(41), good(42)])
+    handle(task, [good(40), good(41), good(42)])
     document = task.storage.documents[manifest(40)]
     [entry] = document["files"]
     assert (document["format"], document["version"], document["start_offset"], document["commit_offset"]) == (
@@ -315,7 +332,7 @@ def test_the_manifest_lists_each_file_with_its_offsets_rows_and_event_times(monk
 def test_a_member_that_lost_the_group_uploads_nothing_and_rewinds_to_the_committed_offset(monkeypatch):
     task, events = make_task(monkeypatch, committed=40)
     task.consumer.fail_commits = True  # the ownership check before the upload is refused
-    task._guarded(task._handle, [good(40), good(41), good(42)])
+    handle_guarded(task, [good(40), good(41), good(42)])
     assert events == []
     assert (task.rewind_needed, task.writers, task.stats.rewinds) == (True, {}, 1)
     task.consumer.fail_commits = False
@@ -332,13 +349,13 @@ def test_a_failed_transaction_drops_the_rounds_dead_letters_and_rewinds(monkeypa
         raise CommitFailed("transaction", "Broker: Unknown member")
 
     task.dlq.commit = aborted
-    task._guarded(task._handle, [bad(5), bad(6)])
+    handle_guarded(task, [bad(5), bad(6)])
     assert (task.rewind_needed, dict(task.dead_letters), task.writers) == (True, {}, {})
 
 
 def test_a_failing_task_hands_nothing_over_on_revoke(monkeypatch):
     task, events = make_task(monkeypatch)
-    task._handle([good(0), good(1)])
+    handle(task, [good(0), good(1)])
     task.failed = True
     task._on_revoke(task.consumer, [TopicPartition(TOPIC, PARTITION)])
     assert events == []
@@ -346,7 +363,7 @@ def test_a_failing_task_hands_nothing_over_on_revoke(monkeypatch):
 
 def test_rounds_of_one_partition_closed_by_one_batch_are_committed_as_one(monkeypatch):
     task, events = make_task(monkeypatch, committed=40)
-    task._handle([good(o) for o in range(40, 47)])
+    handle(task, [good(o) for o in range(40, 47)])
     assert events[0] == commit(40) and sorted(events[1:3]) == [("put", key(40)), ("put", key(43))]
     assert events[3:] == [commit(40), index(40), ("put_json", manifest(40)), commit(46), *WATERMARK_WRITE]
     document = task.storage.documents[manifest(40)]
@@ -358,7 +375,7 @@ def test_rounds_of_one_partition_closed_by_one_batch_are_committed_as_one(monkey
 def test_partitions_closed_by_one_batch_share_one_ownership_check_and_one_commit(monkeypatch):
     task, events = make_task(monkeypatch, committed=40)
     task._on_assign(task.consumer, [TopicPartition(TOPIC, 3)])
-    task._handle([good(o, p) for p in (PARTITION, 3) for o in range(40, 43)])
+    handle(task, [good(o, p) for p in (PARTITION, 3) for o in range(40, 43)])
     checks = [e for e in events if e[0] == "commit" and e[3] == 40]
     assert checks == [("commit", TOPIC, PARTITION, 40), ("commit", TOPIC, 3, 40)] * 2  # before files, manifests
     assert [e for e in events if e[0] == "commit" and e[3] == 43] == [("commit", TOPIC, PARTITION, 43),
@@ -367,3 +384,65 @@ def test_partitions_closed_by_one_batch_share_one_ownership_check_and_one_commit
         manifest(40), f"_sluice/s3-sink/ledger/{TOPIC}/00003/{40:020d}.json"}
     last_put = max(i for i, e in enumerate(events) if e[0] in ("put", "put_json") and "/watermarks/" not in e[1])
     assert events.index(("commit", TOPIC, PARTITION, 43)) > last_put  # offsets only after every upload
+
+
+def gate_uploads(task) -> threading.Event:
+    """Hold every PUT of a file until the returned event is set (a slow S3)."""
+    release, put = threading.Event(), task.storage.put
+
+    def held(key, body):
+        assert release.wait(10), "the test never released the upload"
+        put(key, body)
+
+    task.storage.put = held
+    return release
+
+
+def test_the_next_batch_is_taken_while_a_commit_is_in_flight_and_applied_once_it_settles(monkeypatch):
+    task, events = make_task(monkeypatch, committed=40)
+    release = gate_uploads(task)
+    task._handle([good(40), good(41), good(42)])  # closes a round: its upload waits for S3
+    task._handle([good(43), good(44)])  # returns with the round still in flight
+    assert (writer(task).next_offset, writer(task).state.count, writer(task).committed) == (45, 2, 40)
+    assert commit(43) not in events
+    release.set()
+    task._settle()
+    assert events == [commit(40), ("put", key(40)), commit(40), index(40), ("put_json", manifest(40)), commit(43),
+                      *WATERMARK_WRITE]
+    assert (writer(task).committed, writer(task).state.count, task.in_flight) == (43, 2, None)
+
+
+def test_a_commit_waits_for_the_one_in_flight_so_rounds_commit_in_order(monkeypatch):
+    task, events = make_task(monkeypatch, committed=40)
+    release = gate_uploads(task)
+    task._handle([good(40), good(41), good(42)])
+    threading.Timer(0.2, release.set).start()
+    task._handle([good(43), good(44), good(45)])  # its round is sent only after the first one settled
+    task._settle()
+    # each round: the ownership check before and after its uploads, then its offset
+    assert [e for e in events if e[0] == "commit"] == [commit(40), commit(40), commit(43), commit(43), commit(43),
+                                                       commit(46)]
+    assert task.storage.documents[manifest(43)]["start_offset"] == 43  # follows the first round's commit
+
+
+def test_a_commit_failing_after_its_files_uploaded_is_raised_when_it_settles_and_the_task_rewinds(monkeypatch):
+    task, events = make_task(monkeypatch, committed=40)
+    task._guarded(task._handle, [good(40), good(41), good(42)])  # checked, its file uploading: not failed yet
+    task.consumer.fail_commits = True  # the group moves on: the check after the upload is refused
+    task._guarded(task._handle, [good(43)])
+    assert task.rewind_needed is False
+    task._guarded(task._settle)
+    assert (task.rewind_needed, task.writers, task.stats.rewinds) == (True, {}, 1)
+    assert events == [commit(40), ("put", key(40))]  # no manifest, no offset
+
+
+def test_revoke_settles_the_commit_in_flight_then_hands_over_the_open_files(monkeypatch):
+    task, events = make_task(monkeypatch, committed=40)
+    release = gate_uploads(task)
+    task._handle([good(40), good(41), good(42)])
+    task._handle([good(43)])
+    threading.Timer(0.2, release.set).start()
+    task._on_revoke(task.consumer, [TopicPartition(TOPIC, PARTITION)])
+    assert [e for e in events if e[0] == "commit"] == [commit(40), commit(40), commit(43), commit(43), commit(43),
+                                                       commit(44)]
+    assert (task.in_flight, task.writers) == (None, {})
