@@ -4,7 +4,9 @@
                                               [--flush-size 10000] [--rotation sluice|confluent]
 
 Needs the stack (`./dev up`). Produces the events once to a fresh topic, then runs, each as its own process
-and timed from launch: a bare consumer that reads every record and discards it (the baseline), and
+and timed from launch: a bare consumer that reads every record and discards it (the baseline, with the fetch
+settings the issue's first figures were taken with), the same loop with the sink's fetch settings (librdkafka's
+default fetch.queue.backoff.ms of 1 s stalls the first one whenever its queue fills), and
 `sluice sink` with the seed config (record-time extractor, one process) until its group has committed every
 offset. Prints events/s, peak RSS and their ratios, then a per-stage profile of the sink's work on one
 flush-sized batch, which shows what bounds it. Files are compared with their floor: per Kafka partition and hour,
@@ -33,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from results import report  # noqa: E402
 
-from ingest.clients import kafka_config  # noqa: E402
+from ingest.clients import FETCH_SETTINGS, kafka_config  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
 
 START_MS = 1_705_309_200_000  # 2024-01-15T09:00:00Z
@@ -47,12 +49,13 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
-def bare_consume(topic: str, events: int) -> None:
-    """The baseline, in its own process: consume `events` records as fast as possible and drop them."""
+def bare_consume(topic: str, events: int, tuned: bool) -> None:
+    """The baseline, in its own process: consume `events` records as fast as possible and drop them. Tuned, it
+    fetches as the sink does (FETCH_SETTINGS); else with the settings the issue's first figures were taken with."""
     connections = Connections.from_env()
     consumer = Consumer(kafka_config(connections, **{
         "group.id": f"bare-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest", "enable.auto.commit": False,
-        "fetch.max.bytes": 16 * 1024 * 1024,
+        **(FETCH_SETTINGS if tuned else {"fetch.max.bytes": 16 * 1024 * 1024}),
     }))
     consumer.subscribe([topic])
     seen = 0
@@ -74,10 +77,10 @@ def committed_total(connections: Connections, group: str, topic: str, partitions
         consumer.close()
 
 
-def run_baseline(topic: str, events: int) -> dict:
+def run_baseline(topic: str, events: int, tuned: bool = False) -> dict:
     began = time.monotonic()
-    out = subprocess.run([sys.executable, __file__, "--bare", topic, "--events", str(events)], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, __file__, "--bare", topic, "--events", str(events)]
+                         + (["--tuned"] if tuned else []), check=True, capture_output=True, text=True).stdout
     seconds = time.monotonic() - began
     return {"seconds": seconds, "events_per_s": events / seconds, **json.loads(out.strip().splitlines()[-1])}
 
@@ -189,9 +192,10 @@ def main() -> int:
     parser.add_argument("--rotation", choices=("sluice", "confluent"), default="sluice",
                         help="sluice.rotation: confluent also closes files when the hour changes between records")
     parser.add_argument("--bare", metavar="TOPIC", help=argparse.SUPPRESS)
+    parser.add_argument("--tuned", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
-        bare_consume(args.bare, args.events)
+        bare_consume(args.bare, args.events, args.tuned)
         return 0
 
     from ingest.produce import produce
@@ -209,6 +213,7 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
 
     base = run_baseline(topic, args.events)
+    tuned = run_baseline(topic, args.events, tuned=True)
     settings = {"flush.size": str(args.flush_size), "sluice.rotation": args.rotation}
     sink = run_sink(connections, topic, bucket, sent, args.partitions, args.tasks, workdir, args.dlq, settings)
     floor = file_floor(connections, bucket, topic, args.flush_size)
@@ -221,9 +226,11 @@ def main() -> int:
               f"({DLQ_BAD_RATIO:.1%}) -> {topic}-dlq; each round's commit is a Kafka transaction")
     print(f"{'':<34}{'seconds':>10}{'events/s':>12}{'peak RSS MiB':>15}")
     sink_label = f"sluice sink (tasks.max={args.tasks}{', DLQ' if args.dlq else ''})"
-    for label, r in (("bare confluent-kafka loop", base), (sink_label, sink)):
+    for label, r in (("bare confluent-kafka loop", base), ("bare loop, the sink's fetch settings", tuned),
+                     (sink_label, sink)):
         print(f"{label:<34}{r['seconds']:>10.1f}{r['events_per_s']:>12,.0f}{r['peak_rss_mib']:>15.0f}")
-    print(f"ratio sink/bare: throughput {sink['events_per_s'] / base['events_per_s']:.2f}, "
+    print(f"ratio sink/bare: throughput {sink['events_per_s'] / base['events_per_s']:.2f} "
+          f"({sink['events_per_s'] / tuned['events_per_s']:.2f} to the tuned loop), "
           f"peak memory {sink['peak_rss_mib'] / base['peak_rss_mib']:.2f}")
     stages = {k: v for k, v in profile.items() if k not in ("records", "parquet_bytes")}
     total = sum(stages.values())
@@ -235,10 +242,14 @@ def main() -> int:
     print(f"sink wrote {sink['files']:,} files (floor {floor:,}: {sink['files'] / floor:.2f}x) and "
           f"{sink['dead_lettered']:,} dead letters in {sink['commits']:,} commits; log: {sink['log']}")
     report("sink_throughput", [
-        ("bare consumer", "ev/s", round(base["events_per_s"])), ("sink", "ev/s", round(sink["events_per_s"])),
+        ("bare consumer", "ev/s", round(base["events_per_s"])),
+        ("bare consumer, sink's fetch settings", "ev/s", round(tuned["events_per_s"])),
+        ("sink", "ev/s", round(sink["events_per_s"])),
         ("sink peak RSS", "MiB", round(sink["peak_rss_mib"])), ("bare peak RSS", "MiB", round(base["peak_rss_mib"])),
         ("files", "", sink["files"]), ("file floor", "", floor)],
-        ratios={"sink / bare": sink["events_per_s"] / base["events_per_s"], "files / floor": sink["files"] / floor},
+        ratios={"sink / bare": sink["events_per_s"] / base["events_per_s"],
+                "sink / tuned bare": sink["events_per_s"] / tuned["events_per_s"],
+                "files / floor": sink["files"] / floor},
         notes=f"{args.events:,} events ±{args.jitter_ms / 1000:g} s, {args.partitions} partitions, "
               f"tasks.max={args.tasks}, flush.size={args.flush_size}, rotation={args.rotation}"
               + (", DLQ" if args.dlq else ""))

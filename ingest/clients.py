@@ -17,6 +17,12 @@ log = logging.getLogger("sluice.clients")
 # cassandra-driver's ConsistencyLevel names, as the DataStax sink's `consistencyLevel` keys take them
 CONSISTENCY_LEVELS = ("ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
 
+# A consumer's prefetch, as the sink sets it, bounded: 16 MiB of records queued ahead (64 MiB by default), 20,000
+# per partition (100,000), and a fetcher that resumes 10 ms after the queue drained (1 s by default, which stalled
+# the sink whenever its queue had filled). The sink's consumer.override.* keys still win.
+FETCH_SETTINGS = {"fetch.max.bytes": 4 * 1024 * 1024, "queued.max.messages.kbytes": 16 * 1024,
+                  "queued.min.messages": 20_000, "fetch.queue.backoff.ms": 10}
+
 
 def kafka_config(connections: Connections, **extra: object) -> dict[str, object]:
     """librdkafka settings for the configured bootstrap servers, plus `extra`."""

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from ingest.clients import kafka_config
+from ingest.clients import FETCH_SETTINGS, kafka_config
 from ingest.config import SinkConfig
 from ingest.errors import CommitFailed, SinkStopped
 from ingest.schema import load_schema
@@ -73,7 +73,7 @@ class SinkTask:
         settings = {
             "group.id": config.group_id, "enable.auto.commit": False, "auto.offset.reset": "earliest",
             "enable.partition.eof": False, "session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000,
-            "client.id": f"{config.name}-{task_id}", "fetch.max.bytes": 16 * 1024 * 1024,
+            "client.id": f"{config.name}-{task_id}", **FETCH_SETTINGS,
             **config.consumer_overrides,
         }
         if instance_id:
