@@ -10,7 +10,9 @@ default fetch.queue.backoff.ms of 1 s stalls the first one whenever its queue fi
 `sluice sink` with the seed config (record-time extractor, one process) until its group has committed every
 offset. Prints events/s, peak RSS and their ratios, then a per-stage profile of the sink's work on one
 flush-sized batch, which shows what bounds it. Files are compared with their floor: per Kafka partition and hour,
-its records / flush.size, rounded up. Not part of the test suite; the figures go to bench/RESULTS.md.
+its records / flush.size, rounded up, and no fewer than the seed config's rotate.interval.ms (10 min of event
+time) needs for the hour's event-time span (which matters at a large --flush-size). Not part of the test suite;
+the figures go to bench/RESULTS.md.
 
 With --dlq, 0.1% of the events are malformed and the sink (only the sink: the baseline reads every record as
 before) runs with errors.tolerance=all, a dead-letter topic and context headers, so each round's commit is a Kafka
@@ -126,15 +128,17 @@ def run_sink(connections: Connections, topic: str, bucket: str, sent: dict, part
             "commits": int(stats["commits"])}
 
 
-def file_floor(connections: Connections, bucket: str, topic: str, flush_size: int) -> int:
-    """The fewest files the records allow: per Kafka partition and hour, ceil(records / flush.size)."""
+def file_floor(connections: Connections, bucket: str, topic: str, flush_size: int, rotate_interval_ms: int) -> int:
+    """The fewest files the records allow: per Kafka partition and hour, ceil(records / flush.size), and at least
+    as many as rotate.interval.ms needs to cover the event-time span of its records (a file spans less)."""
     from ingest.lake.connection import lake_connection
 
     con = lake_connection(connections.s3)
     try:
         return con.sql(f"""
-            select sum(ceil(n / {flush_size}))::bigint from (
-                select _kafka_partition, year, month, day, hour, count(*) as n
+            select sum(greatest(ceil(n / {flush_size}), ceil((span_ms + 1) / {rotate_interval_ms})))::bigint from (
+                select _kafka_partition, year, month, day, hour, count(*) as n,
+                       epoch_ms(max(event_time)) - epoch_ms(min(event_time)) as span_ms
                 from read_parquet('s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet', hive_partitioning = true)
                 group by all)""").fetchone()[0]
     finally:
@@ -216,7 +220,8 @@ def main() -> int:
     tuned = run_baseline(topic, args.events, tuned=True)
     settings = {"flush.size": str(args.flush_size), "sluice.rotation": args.rotation}
     sink = run_sink(connections, topic, bucket, sent, args.partitions, args.tasks, workdir, args.dlq, settings)
-    floor = file_floor(connections, bucket, topic, args.flush_size)
+    rotate_ms = int(json.loads((ROOT / "config" / "s3-sink.json").read_text())["config"]["rotate.interval.ms"])
+    floor = file_floor(connections, bucket, topic, args.flush_size, rotate_ms)
     profile = stage_profile(connections, topic, bucket, 10_000)
 
     print(f"\n{args.events:,} events (~300 B, event times ±{args.jitter_ms / 1000:g} s out of order) "
