@@ -83,15 +83,15 @@ class RecordConverter:
                 decoded.bad_index[b0:b1], decoded.bad_reason[b0:b1], decoded.bad_exception[b0:b1],
                 decoded.bad_stage[b0:b1], strict=True)]
             good = decoded.good.slice(g0, g1 - g0).drop_columns(["i"])
-            batches[key] = self._batch(key, good, [messages[i - low] for i in good_index[g0:g1]],
+            local = good_index[g0:g1] - low
+            batches[key] = self._batch(key, good, [messages[i] for i in local], _offsets(messages, local),
                                        groups[key][-1].offset() + 1, bad, ignored[key])
             low = high
         return batches
 
-    def _batch(self, key: tuple[str, int], good: pa.Table, good_msgs: list, end_offset: int,
+    def _batch(self, key: tuple[str, int], good: pa.Table, good_msgs: list, offsets: np.ndarray, end_offset: int,
                bad: list[BadRecord], ignored: int) -> PartitionBatch:
         topic, partition = key
-        offsets = np.fromiter((m.offset() for m in good_msgs), dtype=np.int64, count=len(good_msgs))
         kafka_ts = np.fromiter((m.timestamp()[1] for m in good_msgs), dtype=np.int64, count=len(good_msgs))
         columns = good.columns + [
             pa.array([topic] * len(good_msgs), pa.string()),
@@ -125,3 +125,10 @@ class RecordConverter:
             )
         return DefaultPartitioner().encode(partition, rows.num_rows)
 
+
+def _offsets(messages: list, chosen: np.ndarray) -> np.ndarray:
+    """The offsets of messages[chosen]: read from each message only when the batch's offsets have gaps (a compacted
+    topic, transaction markers); a partition's messages are in offset order, so first..last without a gap is all."""
+    if messages and messages[-1].offset() - messages[0].offset() + 1 == len(messages):
+        return (messages[0].offset() + chosen).astype(np.int64)
+    return np.fromiter((messages[i].offset() for i in chosen), dtype=np.int64, count=len(chosen))

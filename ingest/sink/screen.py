@@ -48,7 +48,8 @@ def _passes(k: int, f: FieldSpec) -> str:
     return f"({present})" if f.required else f"({t} is null or {t} = 'NULL' or ({present}))"
 
 
-def build_screen_query(schema: EventSchema) -> str:
+def build_screen_query(schema: EventSchema, text_given: bool = False) -> str:
+    """The screen over `batch` (i, raw); with `text_given`, over (i, text): values Arrow has checked are UTF-8."""
     fields = list(enumerate(schema.fields, start=1))
     paths = ", ".join(["'$'"] + [quote("$." + json_path_key(f.name)) for f in schema.fields])
     structure = quote(json.dumps({f.name: _KINDS[f.kind][1] for f in schema.fields}))
@@ -57,7 +58,7 @@ def build_screen_query(schema: EventSchema) -> str:
     out = ",\n".join(f"    {f'v{k}::varchar' if f.kind == 'uuid' else f'v{k}'} as {ident(f.name)}" for k, f in fields)
     return f"""
 with decoded as (
-    select i, try(decode(raw)) as text from batch
+    select i, {"text" if text_given else "try(decode(raw)) as text"} from batch
 ),
 valid as (
     select i, text, json_valid(text) as ok from decoded
@@ -77,5 +78,4 @@ select i,
     coalesce({clean}, false) as clean,
 {out}
 from typed
-order by i
-"""
+"""  # (no order by: one thread, no join or aggregate, so DuckDB keeps the batch's order; Decoder checks it)

@@ -185,10 +185,22 @@ def test_an_unknown_timezone_is_a_config_error():
     assert err.value.key == "timezone"
 
 
+def _utf8(value: bytes) -> bool:
+    try:
+        value.decode()
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
 def both_ways(decoder: Decoder, values: list[bytes | None]) -> tuple[pa.Table, pa.Table]:
     """(what the screen passes, what the full query finds good), on the same values, without the flag columns."""
     batch = pa.table({"i": pa.array(range(len(values)), pa.int32()), "raw": pa.array(values, pa.binary())})
     screened = decoder._run(decoder.screen, batch)
+    valid_utf8 = [v for v in values if v is None or v.isascii() or _utf8(v)]
+    if len(valid_utf8) == len(values):  # the screen over text Arrow checked gives the same
+        text = pa.table({"i": batch["i"], "text": batch["raw"].cast(pa.string())})
+        assert repr(decoder._run(decoder.screen_text, text).to_pylist()) == repr(screened.to_pylist())  # NaN too
     full = decoder._run(decoder.query, batch)
     return (screened.filter(screened["clean"]).drop_columns(["clean"]),
             full.filter(pc.is_null(full["error"])).drop_columns(["stage", "error"]))

@@ -61,3 +61,16 @@ def test_one_partition_alone_converts_as_before():
     assert (batch.rows["event_type"].to_pylist(), batch.offsets.tolist(), batch.end_offset) == (["t5", "t6"],
                                                                                               [40, 41], 42)
     assert batch.encodings == ["year=2024/month=01/day=15/hour=10"]
+
+
+def test_offsets_with_gaps_are_read_from_each_message():
+    # a compacted topic or transaction markers leave gaps; an ignored null in the middle leaves one too
+    gaps = [FakeMessage(good(1), 10, TIME_MS, b"a"), FakeMessage(good(2), 12, TIME_MS, b"b"),
+            FakeMessage(b"{oops", 13, TIME_MS, b"c"), FakeMessage(good(3), 17, TIME_MS, b"d")]
+    nulls = messages([good(4), None, good(5)], 30)
+    batches = converter(**{"behavior.on.null.values": "ignore"}).convert_many({("events", 0): gaps,
+                                                                               ("events", 1): nulls})
+    assert batches[("events", 0)].offsets.tolist() == [10, 12, 17]
+    assert batches[("events", 0)].rows["_kafka_offset"].to_pylist() == [10, 12, 17]
+    assert [b.message.offset() for b in batches[("events", 0)].bad] == [13]
+    assert batches[("events", 1)].offsets.tolist() == [30, 32]
