@@ -5,13 +5,15 @@ every partition's offset in one request — in one Kafka transaction with the de
 and advance the watermarks.
 
 A partition's rounds closed in a row merge into one committed round (one manifest), so the cost of a commit is
-paid per batch of records, not per file. Any failure to commit is a CommitFailed: the task drops what it holds
-and rewinds to the committed offsets.
+paid per batch of records, not per file. One commit is in flight at a time: `send` proves ownership and uploads
+the files in a thread while the task takes its next batch; `settle`, in the task's thread, does the rest (a Kafka
+call from another thread blocks while the task is in a rebalance callback, which may be waiting for the upload).
+Any failure to commit is a CommitFailed: the task drops what it holds and rewinds to the committed offsets.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaException, TopicPartition
@@ -77,6 +79,30 @@ class RoundCommitter:
         self.transactional_id, self.clock_ms = transactional_id, clock_ms
         self.time_field = time_field(config, schema)
         self.pool = ThreadPoolExecutor(UPLOADERS, thread_name_prefix=f"sink-{task_id}-put")
+        self.sender = ThreadPoolExecutor(1, thread_name_prefix=f"sink-{task_id}-commit")
+        self.in_flight: tuple[Future, list[Round]] | None = None  # rounds whose files are uploading
+
+    def send(self, rounds: list[Round]) -> None:
+        """Start a commit once the one before it is settled: prove ownership, then upload the files in a thread
+        while the task goes on; `settle` finishes it."""
+        self.settle()
+        if any(r.closed.files for r in rounds):
+            self.check_owner(rounds)
+        self.in_flight = (self.sender.submit(self.upload_files, rounds), rounds)
+
+    def settle(self) -> bool:
+        """Wait for the files in flight, then finish their commit and apply it; False if nothing was in flight.
+        Raises what the commit failed with (CommitFailed: the task drops what it holds and rewinds)."""
+        if self.in_flight is None:
+            return False
+        uploading, rounds = self.in_flight
+        self.in_flight = None
+        self.finish(rounds, uploading.result())
+        self.applied(rounds)
+        return True
+
+    def settle_due(self) -> bool:
+        return self.in_flight is not None and self.in_flight[0].done()
 
     def upload_files(self, rounds: list[Round]) -> dict[int, list[dict]]:
         """The rounds' files, uploaded in parallel once `check_owner` passed: the heavy part of a commit, which
@@ -150,6 +176,10 @@ class RoundCommitter:
                 if r.writer.committed is not None]
         if held:
             self.consumer_commit(held)
+
+    def drain(self) -> None:
+        """Let the upload in flight end (its rounds stay whole); before the consumer closes."""
+        self.sender.shutdown(wait=True)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)  # queued uploads of a failed commit never start

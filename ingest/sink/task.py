@@ -20,7 +20,6 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -83,8 +82,6 @@ class SinkTask:
         self.consumer = Consumer(kafka_config(config.connections, **settings))
         self.committer = RoundCommitter(config, self.converter.schema, self.consumer, self.storage, self.dlq,
                                         self.watermarks, self.stats, task_id, self.transactional_id, clock_ms)
-        self.sender = ThreadPoolExecutor(1, thread_name_prefix=f"sink-{task_id}-commit")
-        self.in_flight: tuple[Future, list[Round]] | None = None  # the commit being sent, not yet applied
 
     # -- group membership ------------------------------------------------------------------------------
     def _on_assign(self, consumer, partitions: list[TopicPartition]) -> None:
@@ -154,7 +151,7 @@ class SinkTask:
                     self.stats.last_message = time.monotonic()
                 self._guarded(self._handle, messages)
                 self._guarded(self._rotate_scheduled)
-                if self.in_flight is not None and self.in_flight[0].done():
+                if self.committer.settle_due():
                     self._guarded(self._settle)
                 self.watermarks.flush()
                 self.stats.lag, self.stats.fetch_lag = lags(self.consumer, self.writers)
@@ -165,7 +162,7 @@ class SinkTask:
             self.failed = True
             raise
         finally:
-            self.sender.shutdown(wait=True)  # a commit sent before a failure completes: its rounds are whole
+            self.committer.drain()  # a commit sent before a failure completes: its rounds are whole
             self.consumer.close()
             self.committer.close()
             if self.dlq is not None:
@@ -310,20 +307,11 @@ class SinkTask:
             for key, (writer, closed) in pending.items()]
         for key, (_, closed) in pending.items():
             self.dead_letters[key] = [d for d in self.dead_letters.get(key, []) if d.offset >= closed.commit_offset]
-        if any(r.closed.files for r in rounds):
-            self.committer.check_owner(rounds)
-        self.in_flight = (self.sender.submit(self.committer.upload_files, rounds), rounds)
+        self.committer.send(rounds)
 
     def _settle(self) -> None:
-        """Wait for the files in flight, then finish their commit (manifests, offsets) and apply it (committed
-        offsets, watermarks); raises what it failed with."""
-        if self.in_flight is None:
-            return
-        uploading, rounds = self.in_flight
-        self.in_flight = None
-        self.committer.finish(rounds, uploading.result())
-        self.failed_commits = 0
-        self.committer.applied(rounds)
+        if self.committer.settle():
+            self.failed_commits = 0
 
     def _settle_or_drop(self) -> None:
         """In a rebalance callback: settle the commit in flight; if it failed, drop everything and rewind."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -79,14 +80,24 @@ def object_keys(s3, bucket: str, prefix: str = "") -> list[str]:
 
 
 def committed(connections: Connections, group: str, topic: str, partitions: int) -> list[int]:
-    """The consumer group's committed offset of each partition of `topic`."""
-    from confluent_kafka import Consumer, TopicPartition
+    """The consumer group's committed offset of each partition of `topic`; asked again while the broker answers
+    with an error that passes (NOT_COORDINATOR just after a broker restart, while it loads the group)."""
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
     from ingest.clients import kafka_config
 
+    passing = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+               KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError._TIMED_OUT, KafkaError._TRANSPORT}
+    deadline = time.monotonic() + 60
     consumer = Consumer(kafka_config(connections, **{"group.id": group}))
     try:
-        return [tp.offset for tp in consumer.committed([TopicPartition(topic, p) for p in range(partitions)],
-                                                       timeout=30)]
+        while True:
+            try:
+                return [tp.offset for tp in consumer.committed(
+                    [TopicPartition(topic, p) for p in range(partitions)], timeout=30)]
+            except KafkaException as exc:
+                if exc.args[0].code() not in passing or time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
     finally:
         consumer.close()

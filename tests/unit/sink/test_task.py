@@ -409,7 +409,7 @@ def test_the_next_batch_is_taken_while_a_commit_is_in_flight_and_applied_once_it
     task._settle()
     assert events == [commit(40), ("put", key(40)), commit(40), index(40), ("put_json", manifest(40)), commit(43),
                       *WATERMARK_WRITE]
-    assert (writer(task).committed, writer(task).state.count, task.in_flight) == (43, 2, None)
+    assert (writer(task).committed, writer(task).state.count, task.committer.in_flight) == (43, 2, None)
 
 
 def test_a_commit_waits_for_the_one_in_flight_so_rounds_commit_in_order(monkeypatch):
@@ -445,4 +445,4 @@ def test_revoke_settles_the_commit_in_flight_then_hands_over_the_open_files(monk
     task._on_revoke(task.consumer, [TopicPartition(TOPIC, PARTITION)])
     assert [e for e in events if e[0] == "commit"] == [commit(40), commit(40), commit(43), commit(43), commit(43),
                                                        commit(44)]
-    assert (task.in_flight, task.writers) == (None, {})
+    assert (task.committer.in_flight, task.writers) == (None, {})
