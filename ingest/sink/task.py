@@ -71,10 +71,13 @@ class SinkTask:
                                      config.watermark_interval_ms, clock_ms)
         settings = {
             "group.id": config.group_id, "enable.auto.commit": False, "auto.offset.reset": "earliest",
-            "enable.partition.eof": False, "session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000,
-            "client.id": f"{config.name}-{task_id}", **FETCH_SETTINGS,
-            **config.consumer_overrides,
+            "enable.partition.eof": False, "client.id": f"{config.name}-{task_id}", **FETCH_SETTINGS,
         }
+        if str(config.consumer_overrides.get("group.protocol", "classic")).lower() == "classic":
+            # The classic protocol's liveness is the client's to set; under KIP-848 (consumer.override.group.protocol
+            # =consumer) the broker sets it and librdkafka refuses these keys.
+            settings |= {"session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000}
+        settings |= config.consumer_overrides
         if instance_id:
             # Static membership: a restarted task takes its partitions back at once, without a rebalance,
             # and a second process with the same id is fenced instead of writing beside it.
@@ -92,7 +95,8 @@ class SinkTask:
         for tp in committed:
             self._new_writer(tp)
         self.stats.assigned_at = time.monotonic()
-        log.info("task %d assigned %s", self.task_id, sorted(f"{t.topic}[{t.partition}]" for t in partitions))
+        log.info("task %d assigned %s; holds %s", self.task_id, sorted(f"{t.topic}[{t.partition}]" for t in partitions),
+                 self._held())
 
     def _new_writer(self, tp: TopicPartition) -> PartitionWriter:
         writer = PartitionWriter(tp.topic, tp.partition, self.config.flush_size, self.config.rotate_interval_ms,
@@ -122,7 +126,12 @@ class SinkTask:
             self.dead_letters.pop((tp.topic, tp.partition), None)
         if not self.failed:
             self.watermarks.flush(force=True)
-        log.info("task %d revoked %s", self.task_id, sorted(f"{t.topic}[{t.partition}]" for t in partitions))
+        log.info("task %d revoked %s; holds %s", self.task_id, sorted(f"{t.topic}[{t.partition}]" for t in partitions),
+                 self._held())
+
+    def _held(self) -> list[str]:
+        """The partitions the task holds now (an incremental rebalance, as KIP-848's, adds and takes a few)."""
+        return sorted(f"{t}[{p}]" for t, p in self.writers)
 
     def _on_lost(self, _consumer, partitions: list[TopicPartition]) -> None:
         """Lost (not handed over): the group moved on, commits would fail; the new owner reads them again."""

@@ -7,6 +7,8 @@ import signal
 import threading
 import time
 
+import pytest
+
 from ingest.clients import ensure_topic
 from support.sink import SEED_CONFIG, committed, object_keys, produce_events, run_sink, sink_config, start_sink
 
@@ -17,8 +19,9 @@ def rows_by_coordinates(lake, bucket: str, topic: str) -> list[tuple[int, int]]:
 
 
 def assignments(output: str) -> list[frozenset[str]]:
-    """Every set of partitions a one-task sink process was given, in order, from its log."""
-    return [frozenset(ast.literal_eval(m)) for m in re.findall(r"task 0 assigned (\[.*\])", output)]
+    """Every set of partitions a one-task sink process held after a rebalance, in order, from its log."""
+    held = re.findall(r"task 0 (?:assigned|revoked) .*; holds (\[.*\])", output)
+    return [frozenset(ast.literal_eval(m)) for m in held]
 
 
 def written(output: str) -> int:
@@ -27,11 +30,14 @@ def written(output: str) -> int:
     return int(match.group(1))
 
 
-def test_two_processes_in_one_group_split_the_partitions_without_duplicates(tmp_path, connections, lake, names):
+@pytest.mark.parametrize("protocol", ["classic", "consumer"])  # consumer: KIP-848, Kafka 4's group protocol
+def test_two_processes_in_one_group_split_the_partitions_without_duplicates(tmp_path, connections, lake, names,
+                                                                            protocol):
     topic, bucket = names["topic"], names["bucket"]
     config = sink_config(tmp_path, names["name"], topics=topic, **{
         "s3.bucket.name": bucket, "tasks.max": "1", "flush.size": "500",
         "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+        **({"consumer.override.group.protocol": protocol} if protocol != "classic" else {}),
     })
     ensure_topic(connections, topic, 4)
     first = start_sink(config, "--exit-when-idle", "6")

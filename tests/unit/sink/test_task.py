@@ -446,3 +446,21 @@ def test_revoke_settles_the_commit_in_flight_then_hands_over_the_open_files(monk
     assert [e for e in events if e[0] == "commit"] == [commit(40), commit(40), commit(43), commit(43), commit(43),
                                                        commit(44)]
     assert (task.committer.in_flight, task.writers) == (None, {})
+
+
+@pytest.mark.parametrize(("overrides", "liveness"), [
+    ({}, {"session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000}),
+    ({"consumer.override.session.timeout.ms": "30000"},
+     {"session.timeout.ms": "30000", "heartbeat.interval.ms": 2_000}),
+    ({"consumer.override.group.protocol": "consumer"}, {}),  # KIP-848: the broker's to set, refused by the client
+])
+def test_consumer_settings_leave_the_group_protocol_to_the_overrides(monkeypatch, overrides, liveness):
+    built = []
+    monkeypatch.setattr(task_module, "Consumer", lambda settings: built.append(settings) or FakeConsumer([]))
+    monkeypatch.setattr(task_module, "Storage", lambda *args, **kwargs: FakeStorage([]))
+    document = {"name": "s3-sink", "config": {"topics": TOPIC, "s3.bucket.name": "data-lake", "flush.size": "3",
+                                              **overrides}}
+    SinkTask(parse_sink_config(document, CONN), 0, threading.Event())
+    assert {k: built[0][k] for k in ("session.timeout.ms", "heartbeat.interval.ms") if k in built[0]} == liveness
+    assert built[0].get("group.protocol") == overrides.get("consumer.override.group.protocol")
+    assert built[0]["fetch.queue.backoff.ms"] == 10 and built[0]["enable.auto.commit"] is False
