@@ -1,7 +1,9 @@
 """DuckDB over the lake: a connection that reads and writes s3:// paths through the configured S3 endpoint.
 
-The httpfs extension comes from PyPI (duckdb-extension-httpfs) and is loaded from its file, so nothing is
-downloaded from DuckDB's extension site at run time.
+The httpfs and aws extensions come from PyPI (duckdb-extension-httpfs, duckdb-extension-aws) and are loaded from
+their files, so nothing is downloaded from DuckDB's extension site at run time. Explicit keys are used when set;
+otherwise DuckDB takes credentials from the same chain boto3 does (environment, profiles, instance roles:
+`PROVIDER credential_chain`), and none at all (a public bucket) is not an error.
 """
 
 from __future__ import annotations
@@ -14,9 +16,17 @@ import duckdb
 from ingest.connections import S3Settings
 
 
+def _extension(name: str) -> str:
+    path = importlib.resources.files(f"duckdb_extension_{name}") / "extensions" / f"v{duckdb.__version__}"
+    return str(path / f"{name}.duckdb_extension")
+
+
 def httpfs_path() -> str:
-    path = importlib.resources.files("duckdb_extension_httpfs") / "extensions" / f"v{duckdb.__version__}"
-    return str(path / "httpfs.duckdb_extension")
+    return _extension("httpfs")
+
+
+def aws_path() -> str:
+    return _extension("aws")
 
 
 def s3_settings(s3: S3Settings) -> dict[str, str]:
@@ -39,12 +49,23 @@ def s3_secret_sql(s3: S3Settings) -> tuple[str, dict[str, str]]:
     options = [f"{names[key]} ${key}" for key in params]
     if "s3_use_ssl" in settings:
         options.append(f"USE_SSL {settings['s3_use_ssl']}")
+    if not s3.access_key_id:  # boto3's chain (needs the aws extension: load_extensions)
+        options = ["PROVIDER credential_chain", "VALIDATION 'none'", *options]
     return f"create or replace secret sluice_lake (TYPE s3, {', '.join(options)})", params
+
+
+def load_extensions(con: duckdb.DuckDBPyConnection, s3: S3Settings) -> None:
+    """httpfs, and the aws extension when the credentials come from the chain."""
+    con.execute(f"load '{httpfs_path()}'")
+    if not s3.access_key_id:
+        con.execute(f"load '{aws_path()}'")
 
 
 def lake_connection(s3: S3Settings, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(database)
-    con.execute(f"load '{httpfs_path()}'")
+    load_extensions(con, s3)
     for key, value in s3_settings(s3).items():
         con.execute(f"set {key} = $value", {"value": value})
+    if not s3.access_key_id:
+        con.execute(*s3_secret_sql(s3))
     return con

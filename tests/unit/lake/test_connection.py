@@ -32,16 +32,17 @@ def test_the_secret_passes_every_setting_as_a_parameter_but_use_ssl():
          "s3_access_key_id": "AKIAEXAMPLE", "s3_secret_access_key": "secret/key"})
 
 
-def test_the_secret_of_a_local_endpoint_without_keys():
+def test_the_secret_of_a_local_endpoint_without_keys_takes_the_credential_chain():
     assert s3_secret_sql(LOCAL) == (
-        "create or replace secret sluice_lake (TYPE s3, REGION $s3_region, URL_STYLE $s3_url_style, "
-        "ENDPOINT $s3_endpoint, USE_SSL false)",
+        "create or replace secret sluice_lake (TYPE s3, PROVIDER credential_chain, VALIDATION 'none', "
+        "REGION $s3_region, URL_STYLE $s3_url_style, ENDPOINT $s3_endpoint, USE_SSL false)",
         {"s3_region": "us-east-1", "s3_url_style": "path", "s3_endpoint": "127.0.0.1:9000"})
 
 
 def test_the_secret_of_aws_without_endpoint_or_keys():
     assert s3_secret_sql(S3Settings()) == (
-        "create or replace secret sluice_lake (TYPE s3, REGION $s3_region, URL_STYLE $s3_url_style)",
+        "create or replace secret sluice_lake (TYPE s3, PROVIDER credential_chain, VALIDATION 'none', "
+        "REGION $s3_region, URL_STYLE $s3_url_style)",
         {"s3_region": "us-east-1", "s3_url_style": "path"})
 
 
@@ -73,5 +74,34 @@ def test_a_lake_connection_to_a_local_endpoint_does_not_use_ssl():
     try:
         assert con.sql("select current_setting('s3_endpoint'), current_setting('s3_use_ssl')").fetchone() == (
             "127.0.0.1:9000", False)
+    finally:
+        con.close()
+
+
+def test_without_keys_duckdb_takes_the_credentials_boto3_would(monkeypatch, tmp_path):
+    """The AWS chain: here its environment variables (profiles and instance roles are the same chain)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDFROMTHECHAIN")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "chain/secret")
+    con = lake_connection(LOCAL)
+    try:
+        [(provider, secret)] = con.sql("select provider, secret_string from duckdb_secrets()").fetchall()
+        assert provider == "credential_chain"
+        assert "key_id=AKIDFROMTHECHAIN" in secret and "endpoint=127.0.0.1:9000" in secret
+        assert "chain/secret" not in secret  # redacted
+    finally:
+        con.close()
+
+
+def test_without_keys_or_a_chain_a_connection_still_opens(monkeypatch, tmp_path):
+    """A public bucket needs no credentials: an empty chain is not an error."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    con = lake_connection(S3Settings(region="eu-west-1"))
+    try:
+        [(provider, secret)] = con.sql("select provider, secret_string from duckdb_secrets()").fetchall()
+        assert provider == "credential_chain" and "key_id" not in secret and "region=eu-west-1" in secret
     finally:
         con.close()
