@@ -89,11 +89,23 @@ def service_connections(kafka: KafkaResource, s3: S3Resource | None = None) -> C
                        cassandra_local_dc="")
 
 
+def secret(name: str, value: str) -> str | None:
+    """A secret as Dagster shows it: `dg.EnvVar(name)`, the variable's name in the UI and its API, never the value.
+    A value that came from `.stack/env` rather than the environment is put into this process's environment first,
+    so that the variable resolves here and in every run worker (each loads these definitions). A value that
+    differs from the environment's (given in code, as tests do) stays a plain value."""
+    if not value:
+        return None
+    if os.environ.setdefault(name, value) != value:
+        return value
+    return dg.EnvVar(name)
+
+
 def s3_resource(connections: Connections) -> S3Resource:
     """dagster-aws's S3 resource on Sluice's S3 settings (empty endpoint or keys: boto3's defaults)."""
     return S3Resource(endpoint_url=connections.s3_endpoint or None, region_name=connections.s3_region,
-                      aws_access_key_id=connections.s3_access_key_id or None,
-                      aws_secret_access_key=connections.s3_secret_access_key or None)
+                      aws_access_key_id=secret("SLUICE_S3_ACCESS_KEY_ID", connections.s3_access_key_id),
+                      aws_secret_access_key=secret("SLUICE_S3_SECRET_ACCESS_KEY", connections.s3_secret_access_key))
 
 
 class SluiceDbtResource(DbtCliResource):
@@ -126,7 +138,8 @@ def default_resources(connections: Connections | None = None, lake: names.LakeNa
         "cassandra": CassandraResource(
             contact_points=list(connections.cassandra_hosts), port=connections.cassandra_port,
             local_dc=connections.cassandra_local_dc,
-            username=connections.cassandra_username or None, password=connections.cassandra_password or None,
+            username=connections.cassandra_username or None,
+            password=secret("SLUICE_CASSANDRA_PASSWORD", connections.cassandra_password),
             keyspace=keyspace or None,
         ),
         "dbt": dbt_resource(),
