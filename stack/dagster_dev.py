@@ -19,7 +19,8 @@ MANAGED = "# written by sluice (stack/dagster_dev.py): delete this line to keep 
 # error, or a worker that died: see orchestration/sensors.py run_worker_watchdog) is retried twice; runs of one
 # partition wait for each other (one at a time per dagster/partition value); run monitoring fails a run that never
 # starts (3 min) or runs for more than 2 hours. The daemon looks at the run queue every second, not every 5 (the
-# default): a run the raw-zone sensor requests starts ~2 s sooner on average.
+# default): a run the raw-zone sensor requests starts ~2 s sooner on average. What Sluice's library code logs
+# (loggers `sluice.*` and `ingest.*`: the DLQ job, the loaders) goes into the run's log in the UI.
 INSTANCE = f"""{MANAGED}
 nux:
   enabled: false
@@ -45,6 +46,11 @@ concurrency:
         value:
           applyLimitPerUniqueValue: true
         limit: 1
+python_logs:
+  managed_python_loggers:
+    - sluice
+    - ingest
+  python_log_level: INFO
 """
 
 

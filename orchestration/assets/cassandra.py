@@ -17,6 +17,7 @@ from orchestration.lib.cassandra_load import (
     write_version,
 )
 from orchestration.lib.cassandra_mapping import serving_mapping
+from orchestration.lib.metadata import table_metadata
 from orchestration.lib.windows import partition_key
 from orchestration.partitions import hourly_asset_args, window_hours
 from orchestration.resources import CassandraResource, LakeResource, duckdb_lake
@@ -55,6 +56,7 @@ def cassandra_events_by_time(context: dg.AssetExecutionContext, cassandra: Cassa
                                     consistency_level(mapping.consistency), version)
         held = {h: window_ids(session, mapping, h, h + HOUR) for h in hours}
     yield dg.MaterializeResult(metadata={
+        **table_metadata(context, sum(len(ids) for ids in held.values()), f"{mapping.keyspace}.{mapping.table}"),
         "rows_written": dg.MetadataValue.int(result.written),
         "rows_deleted": dg.MetadataValue.int(result.deleted),
         "duration_s": dg.MetadataValue.float(round(result.seconds, 3)),
@@ -86,6 +88,7 @@ def cassandra_hourly_event_counts(context: dg.AssetExecutionContext, cassandra: 
         result = load_counts_window(session, mapping.keyspace, rows, [(h.date(), h.hour) for h in hours],
                                     consistency_level(mapping.consistency), version)
     return dg.MaterializeResult(metadata={
+        **table_metadata(context, len(rows), f"{mapping.keyspace}.hourly_event_counts"),
         "rows_written": dg.MetadataValue.int(result.written),
         "rows_deleted": dg.MetadataValue.int(result.deleted),
         "events": dg.MetadataValue.int(sum(r[4] for r in rows)),

@@ -6,10 +6,12 @@ import time
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from ingest.config import DEFAULT_SCHEMA
 from ingest.lake.landing import land_window
 from ingest.lake.ledger import hour_rounds
 from ingest.lake.listing import committed_offsets, watermarks
 from ingest.lake.offsets import audit_hour, dead_letters
+from ingest.schema import load_schema
 from orchestration.checks import (
     no_repeated_records,
     offsets_complete,
@@ -17,6 +19,7 @@ from orchestration.checks import (
     per_hour,
     repeated_records_result,
 )
+from orchestration.lib.metadata import table_metadata
 from orchestration.lib.windows import partition_key
 from orchestration.partitions import hourly_asset_args, window_hours
 from orchestration.resources import KafkaResource, LakeResource, duckdb_lake, service_connections
@@ -49,6 +52,8 @@ def raw_events(context: dg.AssetExecutionContext, s3: S3Resource, lake: LakeReso
     finally:
         con.close()
     yield dg.MaterializeResult(metadata={
+        **table_metadata(context, window.rows, f"s3://{lake.bucket}/{lake.landed_dir}/{lake.topic}",
+                         load_schema(DEFAULT_SCHEMA).arrow_schema()),
         "rows": dg.MetadataValue.int(window.rows),
         "sink_files": dg.MetadataValue.int(window.files),
         "repeated_records_dropped": dg.MetadataValue.int(window.repeated),

@@ -49,6 +49,12 @@ def test_an_hour_flows_from_the_raw_zone_into_cassandra_and_a_rerun_changes_noth
     assert landed["repeated_records_dropped"].value >= 0
     served = result.asset_materializations_for_node("cassandra_events_by_time")[0].metadata
     assert served["rows_written"].value == len(want)
+    # Dagster's own keys, which its UI shows as the table's row count, name and columns
+    assert landed["dagster/row_count"].value == landed["dagster/partition_row_count"].value == landed["rows"].value
+    assert landed["dagster/table_name"].value == f"s3://{location['bucket']}/landed/events"
+    assert {c.name for c in landed["dagster/column_schema"].value.columns} >= {"event_id", "event_time", "payload"}
+    assert served["dagster/row_count"].value == len(want)
+    assert served["dagster/table_name"].value == f"{location['keyspace']}.events_by_time"
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks["counts_reconcile_across_stages"] and checks["no_repeated_kafka_records"]
     reconciled = next(c for c in result.get_asset_check_evaluations()

@@ -23,3 +23,23 @@ def test_an_earlier_sluice_file_is_rewritten_and_a_users_file_kept(tmp_path):
     dagster_home(ours), dagster_home(theirs)
     assert (ours / "dagster.yaml").read_text() == INSTANCE
     assert (theirs / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
+
+
+def test_what_sluices_library_code_logs_reaches_the_runs_log(tmp_path):
+    import logging
+
+    import dagster as dg
+
+    @dg.op
+    def reprocess():
+        logging.getLogger("ingest.dlq.reprocess").warning("parked 3 letters: schema")
+        logging.getLogger("sluice.sink").info("a sink line")
+
+    @dg.job
+    def dlq_like():
+        reprocess()
+
+    with dg.DagsterInstance.from_config(str(dagster_home(tmp_path))) as instance:
+        result = dlq_like.execute_in_process(instance=instance)
+        messages = [e.user_message for e in instance.all_logs(result.run_id)]
+    assert "parked 3 letters: schema" in messages and "a sink line" in messages
