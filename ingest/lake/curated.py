@@ -23,6 +23,12 @@ def mart_rows(con, bucket: str, model: str, columns: str, hours: list[dt.datetim
                    f"hive_types = {HIVE_TYPES})").fetchall()
 
 
+def model_rows(con, bucket: str, model: str, hours: list[dt.datetime], curated_dir: str = CURATED_DIR) -> int:
+    """How many rows the model holds for the hours (counted from the files' Parquet footers)."""
+    files = [s3_url(bucket, curated_key(curated_dir, model, h)) for h in hours]
+    return con.sql(f"select count(*) from read_parquet([{_listing(files)}])").fetchone()[0]
+
+
 def stage_ids(con, bucket: str, topic: str, hour: dt.datetime, landed_dir: str = LANDED_DIR,
               curated_dir: str = CURATED_DIR) -> dict[str, set[str]]:
     """The hour's event ids at each stage in the lake, each read from its own file with no filter of its own:

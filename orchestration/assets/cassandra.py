@@ -17,8 +17,8 @@ from orchestration.lib.cassandra_load import (
     write_version,
 )
 from orchestration.lib.cassandra_mapping import serving_mapping
-from orchestration.lib.metadata import table_metadata
 from orchestration.lib.windows import partition_key
+from orchestration.metadata import table_metadata
 from orchestration.partitions import hourly_asset_args, window_hours
 from orchestration.resources import CassandraResource, LakeResource, duckdb_lake
 

@@ -19,8 +19,8 @@ from orchestration.checks import (
     per_hour,
     repeated_records_result,
 )
-from orchestration.lib.metadata import table_metadata
 from orchestration.lib.windows import partition_key
+from orchestration.metadata import table_metadata
 from orchestration.partitions import hourly_asset_args, window_hours
 from orchestration.resources import KafkaResource, LakeResource, duckdb_lake, service_connections
 

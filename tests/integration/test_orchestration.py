@@ -55,6 +55,9 @@ def test_an_hour_flows_from_the_raw_zone_into_cassandra_and_a_rerun_changes_noth
     assert {c.name for c in landed["dagster/column_schema"].value.columns} >= {"event_id", "event_time", "payload"}
     assert served["dagster/row_count"].value == len(want)
     assert served["dagster/table_name"].value == f"{location['keyspace']}.events_by_time"
+    models = {m.asset_key.path[-1]: m.metadata for m in result.asset_materializations_for_node("sluice_dbt_models")}
+    assert models["events_by_time"]["dagster/row_count"].value == len(want)
+    assert models["stg_events"]["dagster/table_name"].value == f"s3://{location['bucket']}/curated/stg_events"
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks["counts_reconcile_across_stages"] and checks["no_repeated_kafka_records"]
     reconciled = next(c for c in result.get_asset_check_evaluations()
@@ -115,7 +118,7 @@ def test_a_backfill_of_three_hours_runs_once_and_leaves_cassandra_as_hour_by_hou
     assert reconciled["2024-01-15-10:00"].metadata["cassandra"].value == len(after[10])
 
 
-def test_the_ids_check_names_the_events_one_stage_lost(location, lake):
+def test_the_ids_check_names_the_events_one_stage_lost(location, lake, s3):
     import io
 
     import pyarrow.parquet as pq
@@ -125,7 +128,6 @@ def test_the_ids_check_names_the_events_one_stage_lost(location, lake):
 
     res, hour = location["resources"], dt.datetime(2024, 1, 15, 10, tzinfo=dt.UTC)
     assert dg.materialize(ASSETS, partition_key="2024-01-15-10:00", resources=res).success
-    s3 = res["s3"].get_client()
     key = curated_key("curated", "events_by_time", hour)
     mart = pq.read_table(io.BytesIO(s3.get_object(Bucket=location["bucket"], Key=key)["Body"].read()))
     s3.put_object(Bucket=location["bucket"], Key=key, Body=parquet_bytes(mart.slice(1), "zstd"))  # one event lost
