@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
 from results import report  # noqa: E402
-from sample_lakes import PARTITIONS, build_lake, cleanup  # noqa: E402
+from sample_lakes import PARTITIONS, build_lake, cleanup, print_goal, print_kept  # noqa: E402
 
 from ingest.clients import cassandra_cluster  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
@@ -166,11 +166,9 @@ def main() -> int:
           + (f"; differ in {', '.join(differ)}" if differ else "") + "); hourly_event_counts rows "
           f"{'the same' if same_counts else 'DIFFER'} ({len(served[0]['counts'])} / {len(served[1]['counts'])})")
     ratio = a / b
-    print(f"ratio one run / {args.hours} one-hour runs: {ratio:.2f} (goal <= {args.goal}): "
-          f"{'met' if ratio <= args.goal else 'NOT met'}")
+    print_goal(f"one run / {args.hours} one-hour runs", ratio, args.goal)
     if args.keep:
-        print("kept: " + ", ".join(f"bucket/topic {lake['names'].bucket}, keyspace {lake['keyspace']}"
-                                   for lake in lakes))
+        print_kept(lakes)
     report("backfill", [
         (f"one run of {args.hours} hours", "s", round(a, 1)),
         (f"{args.hours} one-hour runs", "s", round(b, 1)),

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
 from results import report  # noqa: E402
-from sample_lakes import PARTITIONS, build_lake, cleanup  # noqa: E402
+from sample_lakes import PARTITIONS, build_lake, cleanup, print_goal, print_kept  # noqa: E402
 
 from ingest.clients import s3_client  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
@@ -137,11 +137,9 @@ def main() -> int:
         print(f"  {lake['hours']}h runs: {totals} s; {lake['runs'][0]['rows']} rows landed; failed checks: "
               f"{', '.join(failed) or 'none'}")
     ratio = b / a
-    print(f"ratio {large['hours']}h / {small['hours']}h: {ratio:.2f} (goal <= {args.goal}): "
-          f"{'met' if ratio <= args.goal else 'NOT met'}")
+    print_goal(f"{large['hours']}h / {small['hours']}h", ratio, args.goal)
     if args.keep:
-        print("kept: " + ", ".join(f"bucket/topic {lake['names'].bucket}, keyspace {lake['keyspace']}"
-                                   for lake in lakes))
+        print_kept(lakes)
     report("hour_run_cost", [
         *[(f"hour's run on the {lake['hours']}h lake", "s", round(median([r["total"] for r in lake["runs"]]), 2))
           for lake in lakes],

@@ -1,6 +1,6 @@
 """What the benches that run the hourly flow share: a ledger sample lake on fresh names, and dropping it after.
 
-    from sample_lakes import build_lake, cleanup
+    from sample_lakes import build_lake, cleanup, print_goal, print_kept
 """
 
 from __future__ import annotations
@@ -48,3 +48,12 @@ def cleanup(connections: Connections, lakes: list[dict]) -> None:
     for lake in lakes:
         session.execute(f"DROP KEYSPACE IF EXISTS {lake['keyspace']}", timeout=120)
     cluster.shutdown()
+
+
+def print_goal(label: str, ratio: float, goal: float) -> None:
+    print(f"ratio {label}: {ratio:.2f} (goal <= {goal}): {'met' if ratio <= goal else 'NOT met'}")
+
+
+def print_kept(lakes: list[dict]) -> None:
+    """What --keep left in place."""
+    print("kept: " + ", ".join(f"bucket/topic {lake['names'].bucket}, keyspace {lake['keyspace']}" for lake in lakes))

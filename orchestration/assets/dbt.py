@@ -36,11 +36,11 @@ def sluice_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, la
     context.log.info("dbt build for %s .. %s", variables["window_start"], variables["window_end"])
     with environ(window_env(variables)):  # the window outside --vars: dbt parses nothing again (lib/dbt_args.py)
         invocation = dbt.cli(dbt_build_args(variables), context=context)
-    con = duckdb_lake(s3)
+    hours, con = window_hours(context), duckdb_lake(s3)
     try:
         for event in invocation.stream():  # a model of the lake: its row count for the window and its location
             if isinstance(event, dg.Output) and event.output_name in lake_models():
-                rows = model_rows(con, lake.bucket, event.output_name, window_hours(context))
+                rows = model_rows(con, lake.bucket, event.output_name, hours)
                 table = f"s3://{lake.bucket}/{CURATED_DIR}/{event.output_name}"
                 event = event.with_metadata({**event.metadata, **table_metadata(context, rows, table)})
             yield event

@@ -11,6 +11,7 @@ from ingest.lake.landing import land_window
 from ingest.lake.ledger import hour_rounds
 from ingest.lake.listing import committed_offsets, watermarks
 from ingest.lake.offsets import audit_hour, dead_letters
+from ingest.lake.schemas import lake_schema
 from ingest.schema import load_schema
 from orchestration.checks import (
     no_repeated_records,
@@ -51,9 +52,11 @@ def raw_events(context: dg.AssetExecutionContext, s3: S3Resource, lake: LakeReso
                                  landed.key, dlq) for h, landed in zip(hours, window.landed, strict=True)]
     finally:
         con.close()
+    # the columns of the schema the sink recorded for the topic (its sluice.schema.file), else the default one
+    schema = lake_schema(client, lake.bucket, lake.connector, lake.topic) or load_schema(DEFAULT_SCHEMA)
     yield dg.MaterializeResult(metadata={
         **table_metadata(context, window.rows, f"s3://{lake.bucket}/{lake.landed_dir}/{lake.topic}",
-                         load_schema(DEFAULT_SCHEMA).arrow_schema()),
+                         schema.arrow_schema()),
         "rows": dg.MetadataValue.int(window.rows),
         "sink_files": dg.MetadataValue.int(window.files),
         "repeated_records_dropped": dg.MetadataValue.int(window.repeated),
