@@ -1,1 +1,1 @@
-"""The local stack: real Kafka, Cassandra and S3 (moto) on loopback, started and stopped by `./dev`."""
+"""The local stack: real Kafka, Cassandra and S3 (S3Proxy) on loopback, started and stopped by `./dev`."""

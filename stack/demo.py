@@ -160,8 +160,8 @@ def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False)
         except subprocess.TimeoutExpired:
             procs["sink"].kill()
             procs["sink"].wait()
-        print("demo: stopped. The stack runs on: `./dev down` stops it (Kafka and Cassandra keep their data in "
-              ".stack/; the in-memory S3 lake is emptied)")
+        print("demo: stopped. The stack runs on: `./dev down` stops it; Kafka, Cassandra and the S3 lake keep "
+              "their data in .stack/data/ for the next `./dev up`")
     if procs["sink"].returncode != 0:  # its last flush or commit failed: say so, by the exit code too
         print(f"demo: the sink exited {procs['sink'].returncode}; see {WORK / 'sink.log'}")
         return 1

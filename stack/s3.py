@@ -1,13 +1,12 @@
-"""S3 on loopback: moto's server, in memory (its objects live as long as the process)."""
+"""S3 on loopback: S3Proxy over a folder of the stack (.stack/data/s3), so the lake outlives the process."""
 
 from __future__ import annotations
 
-import sys
-
 from ingest.connections import Connections
 from ingest.health import check_s3
-from stack.service import Service
-from stack.settings import LOCAL_S3_KEY
+from stack.jars import ensure_jars, jar_dir
+from stack.service import Service, heap_flags, java, render
+from stack.settings import LOCAL_S3_KEY, STACK_SRC
 
 
 class S3(Service):
@@ -25,15 +24,31 @@ class S3(Service):
             "SLUICE_S3_SECRET_ACCESS_KEY": LOCAL_S3_KEY,
         }
 
+    @property
+    def _config(self):
+        return self.settings.path("conf", "s3proxy.properties")
+
+    def prepare(self) -> None:
+        ensure_jars(self.settings, "s3proxy")
+        data = self.settings.path("data", "s3")
+        data.mkdir(parents=True, exist_ok=True)
+        render("s3proxy.properties", self._config, host=self.settings.host, port=self.settings.s3_port,
+               key=LOCAL_S3_KEY, basedir=data)
+
     def argv(self) -> list[str]:
         return [
-            sys.executable,
-            "-m",
-            "moto.server",
-            "-H",
-            self.settings.host,
-            "-p",
-            str(self.settings.s3_port),
+            java(),
+            *heap_flags(self.settings.s3_heap),
+            "-XX:+UseSerialGC",
+            "-XX:CICompilerCount=2",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            f"-Dlogback.configurationFile={STACK_SRC / 'conf' / 's3proxy-logback.xml'}",
+            "-cp",
+            f"{jar_dir(self.settings, 's3proxy')}/*",
+            "org.gaul.s3proxy.Main",
+            "--properties",
+            str(self._config),
         ]
 
     def probe(self, connections: Connections) -> str:

@@ -10,7 +10,7 @@ from ingest.connections import stack_dir
 
 STACK_SRC = Path(__file__).resolve().parent
 
-# The S3 keys of the embedded moto server: moto accepts any pair, so these are labels, not secrets.
+# The S3 keys of the embedded S3Proxy, which listens on loopback only: a fixed, published pair, not a secret.
 LOCAL_S3_KEY = "sluice-local"
 
 
@@ -32,6 +32,7 @@ class StackSettings:
     s3_port: int
     kafka_heap: str
     cassandra_heap: str
+    s3_heap: str
     start_timeout: float
 
     @classmethod
@@ -46,6 +47,7 @@ class StackSettings:
             s3_port=_port("SLUICE_S3_PORT", 9000),
             kafka_heap=os.environ.get("SLUICE_KAFKA_HEAP", "512m"),
             cassandra_heap=os.environ.get("SLUICE_CASSANDRA_HEAP", "1G"),
+            s3_heap=os.environ.get("SLUICE_S3_HEAP", "256m"),
             start_timeout=float(os.environ.get("SLUICE_STACK_TIMEOUT", "300")),
         )
 

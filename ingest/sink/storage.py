@@ -45,7 +45,11 @@ class Storage:
                     f"bucket '{self.bucket}' is not reachable ({exc.response['Error']['Code']}); "
                     "create it first, or pass --create-bucket"
                 ) from None
-            self.client.create_bucket(Bucket=self.bucket)
+            try:
+                self.client.create_bucket(Bucket=self.bucket)
+            except ClientError as exc:  # another sink of the group created it meanwhile
+                if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
+                    raise
 
     def put(self, key: str, body: bytes) -> None:
         began, attempt = time.monotonic(), 0

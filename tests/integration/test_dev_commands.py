@@ -6,11 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest.connections import REPO_ROOT
-
-
-def dev(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(REPO_ROOT / "dev"), *args], capture_output=True, text=True, timeout=600)
+from support.faults import dev
 
 
 def pids(status_output: str) -> dict[str, str]:

@@ -220,6 +220,26 @@ def test_the_workspace_loads_and_validates():
     assert "All code locations passed validation" in result.stdout + result.stderr
 
 
+def test_dg_finds_the_same_code_location_as_dagster_dev():
+    """`[tool.dg]` in pyproject.toml: `dg dev` / `dg list defs` load orchestration.definitions from the repo root."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ingest.connections import REPO_ROOT
+    from orchestration.definitions import defs
+
+    dg_cli = str(Path(sys.executable).parent / "dg")
+    result = subprocess.run([dg_cli, "list", "defs", "--json"], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    listed = json.loads(result.stdout)
+    expected = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {a["asset_key"] for a in listed["assets"]} == expected
+    assert {"hourly_flow", "dlq_reprocess"} <= {j["name"] for j in listed["jobs"]}
+
+
 def test_the_counts_table_loads_into_a_fresh_keyspace_on_its_own(location, cassandra):
     """The serving assets run side by side; either may be first to meet an empty cluster."""
     assets = [raw_events, sluice_dbt_models, cassandra_hourly_event_counts]

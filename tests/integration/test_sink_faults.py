@@ -4,6 +4,7 @@ the lake or in the DLQ exactly once, and the commit ledger tiles what the group 
 
 import threading
 import time
+from collections import Counter
 
 import botocore.exceptions
 
@@ -61,7 +62,10 @@ def wait_caught_up(connections, names, deliveries, sinks, partitions: int = PART
     """Until the group has committed every delivered offset; else the sinks are stopped and their logs shown."""
     ends = [1 + max((o for p, o, _ in deliveries if p == part), default=-1) for part in range(partitions)]
     deadline = time.monotonic() + timeout
-    while (group := committed(connections, f"connect-{names['name']}", names["topic"], partitions)) != ends:
+    while True:
+        group = committed(connections, f"connect-{names['name']}", names["topic"], partitions)
+        if all(c >= e for c, e in zip(group, ends, strict=True)):
+            return
         if time.monotonic() > deadline:
             for sink in sinks:
                 sink.kill()
@@ -72,17 +76,22 @@ def wait_caught_up(connections, names, deliveries, sinks, partitions: int = PART
 
 
 def assert_every_offset_once(connections, s3, lake, names, deliveries, partitions: int = PARTITIONS) -> None:
-    good = {(p, o) for p, o, kind in deliveries if kind == "good"}
-    bad = {(p, o) for p, o, kind in deliveries if kind != "good"}
+    # An idempotent producer's batch that a broker wrote just before it stopped is acknowledged, when resent after
+    # the restart, without its offset (-1001): such events are known by partition and kind only.
+    good = {(p, o) for p, o, kind in deliveries if kind == "good" and o >= 0}
+    bad = {(p, o) for p, o, kind in deliveries if kind != "good" and o >= 0}
+    unplaced = Counter((p, kind == "good") for p, o, kind in deliveries if o < 0)
     rows, dead = lake_offsets(lake, names["bucket"], names["topic"]), dlq_offsets(connections, names["dlq"])
     assert [k for k, n in rows.items() if n > 1] == [], "records written twice"
     assert [k for k, n in dead.items() if n > 1] == [], "dead letters written twice"
-    assert set(rows) == good and set(dead) == bad
+    assert good <= set(rows) and bad <= set(dead), "acknowledged events missing"
+    extra = Counter((p, True) for p, _ in set(rows) - good) + Counter((p, False) for p, _ in set(dead) - bad)
+    assert extra == unplaced, "events in the lake or the DLQ that no acknowledgement accounts for"
     group = committed(connections, f"connect-{names['name']}", names["topic"], partitions)
     covered, problems = ledger_check(s3, names["bucket"], names["name"], names["topic"], dict(enumerate(group)))
     assert problems == []
-    assert sum(n for (_, kind), n in covered.items() if kind == "rows") == len(good)
-    assert sum(n for (_, kind), n in covered.items() if kind == "dlq") == len(bad)
+    assert sum(n for (_, kind), n in covered.items() if kind == "rows") == len(rows)
+    assert sum(n for (_, kind), n in covered.items() if kind == "dlq") == len(dead)
 
 
 def test_the_broker_stopped_and_started_mid_stream_is_survived(tmp_path, connections, s3, lake, names):

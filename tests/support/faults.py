@@ -6,16 +6,22 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import time
 from collections import Counter
 
 from confluent_kafka import Consumer, TopicPartition
 
 from ingest.clients import kafka_config
-from ingest.connections import Connections
+from ingest.connections import REPO_ROOT, Connections
 from ingest.lake.ledger import committed_rounds, ledger_partitions, read_ledger, tiling_problems
 from stack import control
 from stack.settings import StackSettings
+
+
+def dev(*args: str) -> subprocess.CompletedProcess:
+    """`./dev ARGS` as a user runs it, output captured."""
+    return subprocess.run([str(REPO_ROOT / "dev"), *args], capture_output=True, text=True, timeout=600)
 
 
 def _service(name: str):
@@ -28,6 +34,18 @@ def stop_service(name: str) -> None:
 
 def start_service(name: str) -> None:
     control.up(StackSettings.from_env(), [name])
+
+
+def kill_service(name: str) -> None:
+    """SIGKILL the service's processes, as a crash or the OOM killer would, and wait until they are gone."""
+    svc = _service(name)
+    pid = svc.proc.pid()
+    assert pid is not None, f"{name} is not running"
+    os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while svc.proc.pid() is not None:
+        assert time.monotonic() < deadline, f"{name} (pid {pid}) outlived SIGKILL by 30 s"
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager

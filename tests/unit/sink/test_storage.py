@@ -58,3 +58,24 @@ def test_a_transient_failure_that_outlasts_the_timeout_is_raised():
     store, _ = storage(client, timeout_ms=0)
     with pytest.raises(SluiceError, match="failed after 0 retries"):
         store.put("k", b"v")
+
+
+class Racing:
+    """A bucket another sink of the group creates between this one's HEAD (404) and its CREATE."""
+
+    def __init__(self, create_error: str):
+        self.create_error = create_error
+
+    def head_bucket(self, **kwargs):
+        raise client_error("404")
+
+    def create_bucket(self, **kwargs):
+        raise client_error(self.create_error)
+
+
+def test_a_bucket_created_meanwhile_by_another_sink_is_fine_any_other_refusal_is_not():
+    store, _ = storage(Racing("BucketAlreadyOwnedByYou"))  # S3Proxy, MinIO, AWS outside us-east-1
+    store.ensure_bucket(create=True)
+    store, _ = storage(Racing("BucketAlreadyExists"))  # someone else's bucket of that name
+    with pytest.raises(ClientError, match="BucketAlreadyExists"):
+        store.ensure_bucket(create=True)

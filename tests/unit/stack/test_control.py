@@ -14,7 +14,8 @@ def settings(tmp_path, **ports) -> StackSettings:
     )
     values.update(ports)
     return StackSettings(
-        root=tmp_path, host="127.0.0.1", kafka_heap="512m", cassandra_heap="1G", start_timeout=5, **values
+        root=tmp_path, host="127.0.0.1", kafka_heap="512m", cassandra_heap="1G", s3_heap="256m", start_timeout=5,
+        **values,
     )
 
 
