@@ -68,7 +68,7 @@ def _produce(args: argparse.Namespace) -> int:
         return 2
     sent = produce(Connections.from_env(), args.topic, args.count, args.hours, _start_ms(args.start, args.hours),
                    bad_ratio=args.bad_ratio, seed=args.seed, rate=args.rate, partitions=args.partitions,
-                   progress=not args.quiet)
+                   progress=not args.quiet, value_format=args.format)
     print(json.dumps({"topic": args.topic, "sent": dict(sorted(sent.items())), "total": sum(sent.values())}))
     return 0
 
@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     prod.add_argument("--seed", type=int, default=0)
     prod.add_argument("--partitions", type=int, default=3, help="partitions of the topic if it is created")
     prod.add_argument("--quiet", action="store_true", help="no progress bar")
+    prod.add_argument("--format", choices=("json", "avro"), default="json",
+                      help="avro: registers config/events.avsc as <topic>-value and sends Confluent's wire format")
     prod.set_defaults(func=_produce)
 
     lake = sub.add_parser("sample-lake", help="write a sample raw zone to S3 without Kafka (for dbt development)")

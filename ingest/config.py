@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.connections import REPO_ROOT, Connections
+from ingest.converter import ValueConverter, parse_value_converter
 from ingest.errors import ConfigError
 
 DEFAULT_SCHEMA = REPO_ROOT / "config" / "events.schema.json"
+DEFAULT_AVRO_SCHEMA = REPO_ROOT / "config" / "events.avsc"  # the reader schema of Avro topics
 
 PARTITIONERS = {
     "io.confluent.connect.storage.partitioner.DefaultPartitioner": "default",
@@ -41,9 +43,8 @@ STORAGE_CLASSES = ("io.confluent.connect.s3.storage.S3Storage",)
 
 # Keys of the Confluent connector that Sluice accepts and that change nothing here (converters, S3 tuning).
 ACCEPTED_NO_EFFECT = {
-    "key.converter", "value.converter", "key.converter.schemas.enable", "value.converter.schemas.enable",
-    "header.converter", "schema.compatibility", "s3.part.size", "s3.acl.canned", "s3.ssea.name",
-    "s3.part.retries", "errors.log.enable", "errors.log.include.messages",
+    "key.converter", "key.converter.schemas.enable", "header.converter", "schema.compatibility", "s3.part.size",
+    "s3.acl.canned", "s3.ssea.name", "s3.part.retries", "errors.log.enable", "errors.log.include.messages",
     "errors.retry.timeout", "errors.retry.delay.max.ms", "partitioner.class.name", "consumer.group.id",
 }
 
@@ -88,6 +89,7 @@ class SinkConfig:
     consumer_overrides: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     rotation: str = "sluice"  # sluice.rotation: "confluent" also closes files when the encoded partition changes
+    value_converter: ValueConverter = field(default_factory=ValueConverter)
 
     @property
     def group_id(self) -> str:
@@ -233,11 +235,6 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
     if dlq and tolerance == "none":
         warnings.append("errors.deadletterqueue.topic.name is set but errors.tolerance=none: the DLQ stays unused")
 
-    schema_file = Path(r.get("sluice.schema.file", str(DEFAULT_SCHEMA)))
-    if not schema_file.is_absolute():
-        schema_file = (REPO_ROOT / schema_file).resolve()
-    if not schema_file.is_file():
-        raise ConfigError("sluice.schema.file", str(schema_file), "a JSON Schema or Arrow schema file that exists")
     lateness = r.integer("sluice.watermark.lateness.ms", 0, 0)
     watermark_interval = r.integer("sluice.watermark.interval.ms", 1000, 0)
     retry_backoff = r.integer("s3.retry.backoff.ms", 200, 1)
@@ -256,6 +253,15 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
         cassandra_username=env.cassandra_username,
         cassandra_password=env.cassandra_password,
     )
+    converter, converter_keys = parse_value_converter(r.raw, env.schema_registry_url)
+    r.used |= converter_keys
+    default_schema = DEFAULT_AVRO_SCHEMA if converter.kind == "avro" else DEFAULT_SCHEMA
+    schema_file = Path(r.get("sluice.schema.file", str(default_schema)))
+    if not schema_file.is_absolute():
+        schema_file = (REPO_ROOT / schema_file).resolve()
+    if not schema_file.is_file():
+        raise ConfigError("sluice.schema.file", str(schema_file),
+                          "a JSON Schema (.json), Avro schema (.avsc) or Arrow schema file that exists")
     overrides = {k.removeprefix("consumer.override."): v for k, v in r.raw.items() if k.startswith("consumer.")}
     r.used |= {k for k in r.raw if k.startswith("consumer.")}
     tasks_max = r.integer("tasks.max", 1, 1)
@@ -273,7 +279,7 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
         dlq_replication_factor=dlq_rf, dlq_context_headers=dlq_headers, schema_file=schema_file,
         watermark_lateness_ms=lateness, watermark_interval_ms=watermark_interval, connections=connections,
         consumer_overrides=overrides, s3_retry_backoff_ms=retry_backoff, s3_retry_timeout_ms=retry_timeout,
-        warnings=tuple(warnings), rotation=rotation,
+        warnings=tuple(warnings), rotation=rotation, value_converter=converter,
     )
 
 

@@ -24,6 +24,7 @@ DEFAULTS = {
     "SLUICE_CASSANDRA_LOCAL_DC": "datacenter1",
     "SLUICE_CASSANDRA_USERNAME": "",
     "SLUICE_CASSANDRA_PASSWORD": "",
+    "SLUICE_SCHEMA_REGISTRY_URL": "http://127.0.0.1:8081/apis/ccompat/v7",
 }
 
 
@@ -85,6 +86,7 @@ class Connections:
     s3_secret_access_key: str = _secret()
     cassandra_username: str = ""
     cassandra_password: str = _secret()
+    schema_registry_url: str = ""  # Confluent's Schema Registry API, for Avro topics
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, env_file: Path | None = None) -> Connections:
@@ -110,6 +112,7 @@ class Connections:
             cassandra_local_dc=get("SLUICE_CASSANDRA_LOCAL_DC"),
             cassandra_username=get("SLUICE_CASSANDRA_USERNAME"),
             cassandra_password=get("SLUICE_CASSANDRA_PASSWORD"),
+            schema_registry_url=get("SLUICE_SCHEMA_REGISTRY_URL"),
         )
 
     @property

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from confluent_kafka import Producer
 
@@ -75,8 +76,9 @@ def _spoil(rng: random.Random, event: dict, kind: str) -> bytes | None:
 
 
 def generate(count: int, hours: float, start_ms: int, bad_ratio: float = 0.0, seed: int = 0,
-             jitter_ms: int = JITTER_MS):
-    """Yield `count` ProducedEvents: reproducible for a seed and start."""
+             jitter_ms: int = JITTER_MS, encode=None):
+    """Yield `count` ProducedEvents: reproducible for a seed and start. `encode(event, kind)`, if given, makes each
+    value instead of JSON (ingest.avro_events: Avro in Confluent's wire format)."""
     rng = random.Random(seed)
     span = int(hours * 3_600_000)
     for i in range(count):
@@ -84,13 +86,19 @@ def generate(count: int, hours: float, start_ms: int, bad_ratio: float = 0.0, se
         ms = min(max(ms, start_ms), start_ms + span - 1)
         event = _event(rng, ms)
         kind = rng.choice(BAD_KINDS) if rng.random() < bad_ratio else "good"
-        value = json.dumps(event, separators=(",", ":")).encode() if kind == "good" else _spoil(rng, event, kind)
+        if encode is not None:
+            if kind != "good":
+                _spoil(rng, dict(event), kind)  # draws what the JSON spoiling draws: the same seed, the same events
+            value = encode(event, kind)
+        else:
+            value = json.dumps(event, separators=(",", ":")).encode() if kind == "good" else _spoil(rng, event, kind)
         yield ProducedEvent(event["user_id"].encode(), value, ms, kind)
 
 
 def produce(connections: Connections, topic: str, count: int, hours: float, start_ms: int,
             bad_ratio: float = 0.0, seed: int = 0, rate: float = 0.0, partitions: int = 3,
-            progress: bool = True, deliveries: list | None = None, jitter_ms: int = JITTER_MS) -> Counter:
+            progress: bool = True, deliveries: list | None = None, jitter_ms: int = JITTER_MS,
+            value_format: str = "json", avro_schema: Path | None = None) -> Counter:
     """Send the events; returns how many of each kind were acknowledged.
 
     `deliveries`, if given, receives (partition, offset, kind) of every acknowledged event.
@@ -98,6 +106,11 @@ def produce(connections: Connections, topic: str, count: int, hours: float, star
     from tqdm import tqdm
 
     ensure_topic(connections, topic, partitions)
+    encode = None
+    if value_format == "avro":
+        from ingest.avro_events import encoder, register
+
+        encode = encoder(*register(connections, topic, *([avro_schema] if avro_schema else [])))
     producer = Producer(kafka_config(connections, acks="all", **{
         "enable.idempotence": True, "linger.ms": 20, "batch.num.messages": 10_000,
         "queue.buffering.max.messages": 500_000, "compression.type": "lz4",
@@ -115,7 +128,7 @@ def produce(connections: Connections, topic: str, count: int, hours: float, star
 
     began = time.monotonic()
     with tqdm(total=count, unit="ev", desc=f"produce {topic}", disable=not progress, mininterval=0.5) as bar:
-        for i, event in enumerate(generate(count, hours, start_ms, bad_ratio, seed, jitter_ms)):
+        for i, event in enumerate(generate(count, hours, start_ms, bad_ratio, seed, jitter_ms, encode)):
             while True:
                 try:
                     producer.produce(topic, key=event.key, value=event.value, timestamp=event.timestamp_ms,

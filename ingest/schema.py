@@ -170,8 +170,71 @@ def from_arrow_schema(schema: pa.Schema) -> EventSchema:
     return EventSchema(tuple(fields))
 
 
+# Avro type -> EventSchema kind
+AVRO_PRIMITIVES = {"string": "string", "int": "integer", "long": "integer", "float": "number", "double": "number",
+              "boolean": "boolean", "enum": "string", "record": "json", "map": "json", "array": "json"}
+AVRO_LOGICAL = {("string", "uuid"): "uuid", ("long", "timestamp-millis"): "timestamp",
+           ("long", "timestamp-micros"): "timestamp"}
+AVRO_SUPPORTED = ("string, int, long, float, double, boolean, enum, record, map, array, string/uuid, "
+             "long/timestamp-millis, long/timestamp-micros, and a union of one of them with null")
+
+
+def _avro_kind(name: str, avro_type: object) -> tuple[str, bool]:
+    """(EventSchema kind, nullable) of a field's Avro type."""
+    nullable = False
+    if isinstance(avro_type, list):
+        others = [t for t in avro_type if t != "null"]
+        nullable = len(others) < len(avro_type)
+        if len(others) != 1:
+            raise ConfigError(f"fields.{name}.type", json.dumps(avro_type), AVRO_SUPPORTED)
+        avro_type = others[0]
+    if isinstance(avro_type, dict):
+        base, logical = avro_type.get("type"), avro_type.get("logicalType")
+        if logical is not None:
+            kind = AVRO_LOGICAL.get((base, logical))
+            if kind is None:
+                raise ConfigError(f"fields.{name}.type", json.dumps(avro_type), AVRO_SUPPORTED)
+            return kind, nullable
+        avro_type = base
+    if avro_type not in AVRO_PRIMITIVES:
+        raise ConfigError(f"fields.{name}.type", json.dumps(avro_type), AVRO_SUPPORTED)
+    return AVRO_PRIMITIVES[avro_type], nullable
+
+
+def from_avro_schema(document: dict) -> EventSchema:
+    """An Avro record schema: a non-null field is required; `minimum`/`maximum` attributes on a numeric field
+    bound it as JSON Schema's keywords do (Avro keeps attributes it does not know)."""
+    if not isinstance(document, dict) or document.get("type") != "record" or not document.get("fields"):
+        raise ConfigError("type/fields", document.get("type") if isinstance(document, dict) else document,
+                          "an Avro record schema with fields")
+    fields = []
+    for spec in document["fields"]:
+        name = spec["name"]
+        kind, nullable = _avro_kind(name, spec["type"])
+        bounds = {k: v for k, v in spec.items() if k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")}
+        fields.append(FieldSpec(name, kind, not nullable, DEFAULT_TIME_RANGE if kind == "timestamp" else None,
+                                _number_range(name, kind, bounds)))
+    return EventSchema(tuple(fields))
+
+
+def load_avro_schema(path: Path) -> dict:
+    import fastavro
+
+    try:
+        document = json.loads(path.read_text())
+        fastavro.parse_schema(document)
+    except json.JSONDecodeError as exc:
+        raise ConfigError("sluice.schema.file", str(path), f"valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except (fastavro.schema.SchemaParseException, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError("sluice.schema.file", str(path), f"an Avro schema ({exc})") from None
+    return document
+
+
 def load_schema(path: Path) -> EventSchema:
-    """A `.json` file is a JSON Schema; anything else an Arrow IPC schema (`pyarrow.Schema.serialize()`)."""
+    """A `.json` file is a JSON Schema, an `.avsc` file an Avro record schema; anything else an Arrow IPC schema
+    (`pyarrow.Schema.serialize()`)."""
+    if path.suffix == ".avsc":
+        return from_avro_schema(load_avro_schema(path))
     if path.suffix == ".json":
         try:
             return from_json_schema(json.loads(path.read_text()))

@@ -1,1 +1,2 @@
-"""The local stack: real Kafka, Cassandra and S3 (S3Proxy) on loopback, started and stopped by `./dev`."""
+"""The local stack: real Kafka, Cassandra, S3 (S3Proxy) and a schema registry (Apicurio) on loopback, started and
+stopped by `./dev`."""

@@ -11,7 +11,9 @@ from stack.settings import StackSettings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="./dev", description="the local Kafka, Cassandra and S3 of Sluice")
+    parser = argparse.ArgumentParser(
+        prog="./dev", description="the local Kafka, Cassandra, S3 and schema registry of Sluice"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("up", "start what is not running and wait until it answers"),

@@ -8,11 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from ingest.connections import Connections
 from stack.cassandra import Cassandra
 from stack.kafka import Kafka
+from stack.registry import Registry
 from stack.s3 import S3
 from stack.service import Service, port_taken
 from stack.settings import StackSettings
 
-SERVICE_TYPES = (Kafka, Cassandra, S3)
+SERVICE_TYPES = (Kafka, Cassandra, S3, Registry)
 NAMES = tuple(t.name for t in SERVICE_TYPES)
 
 
@@ -122,12 +123,14 @@ def status(settings: StackSettings) -> bool:
     """Print each service's state; True when all are ready."""
     connections = Connections.from_env()
     all_ready = True
-    for svc in services(settings):
+    chosen = services(settings)
+    width = max(len(svc.endpoint) for svc in chosen)
+    for svc in chosen:
         pid = None if svc.is_external() else svc.proc.pid()
         state, detail = _state(svc, connections, pid)
         all_ready &= state == "ready"
         rss = svc.proc.rss_mib() if pid else None
         where = "external" if svc.is_external() else (f"pid {pid}" if pid else "-")
         mem = f"{rss:.0f} MiB" if rss else "-"
-        print(f"{svc.name:<10} {state:<11} {svc.endpoint:<24} {where:<11} {mem:>9}  {detail}")
+        print(f"{svc.name:<10} {state:<11} {svc.endpoint:<{width}} {where:<11} {mem:>9}  {detail}")
     return all_ready

@@ -30,9 +30,11 @@ class StackSettings:
     cassandra_port: int
     cassandra_storage_port: int
     s3_port: int
+    registry_port: int
     kafka_heap: str
     cassandra_heap: str
     s3_heap: str
+    registry_heap: str
     start_timeout: float
 
     @classmethod
@@ -45,9 +47,11 @@ class StackSettings:
             cassandra_port=_port("SLUICE_CASSANDRA_PORT", 9042),
             cassandra_storage_port=_port("SLUICE_CASSANDRA_STORAGE_PORT", 7000),
             s3_port=_port("SLUICE_S3_PORT", 9000),
+            registry_port=_port("SLUICE_SCHEMA_REGISTRY_PORT", 8081),
             kafka_heap=os.environ.get("SLUICE_KAFKA_HEAP", "512m"),
             cassandra_heap=os.environ.get("SLUICE_CASSANDRA_HEAP", "1G"),
             s3_heap=os.environ.get("SLUICE_S3_HEAP", "256m"),
+            registry_heap=os.environ.get("SLUICE_REGISTRY_HEAP", "256m"),
             start_timeout=float(os.environ.get("SLUICE_STACK_TIMEOUT", "300")),
         )
 

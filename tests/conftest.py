@@ -1,17 +1,18 @@
-"""Fixtures for the real Kafka, S3 and Cassandra named by the stack's env file (or the environment), shared by the
-integration and e2e tests; markers by folder.
+"""Fixtures for the real Kafka, S3, Cassandra and schema registry named by the stack's env file (or the environment),
+shared by the integration and e2e tests; markers by folder.
 
 A service that does not answer fails the tests that need it; nothing here ever skips.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
 
 from ingest.clients import cassandra_cluster, kafka_admin, s3_client
-from ingest.connections import Connections
+from ingest.connections import Connections, read_env_file, stack_dir
 from ingest.health import CHECKS
 
 
@@ -57,6 +58,27 @@ def cassandra(connections: Connections):
     session = cluster.connect()
     yield session
     cluster.shutdown()
+
+
+@pytest.fixture(scope="session")
+def registry_url() -> str:
+    """The schema registry's Confluent API: the environment, else the stack's env file, else the local default."""
+    key = "SLUICE_SCHEMA_REGISTRY_URL"
+    return os.environ.get(key) or read_env_file(stack_dir() / "env").get(key, "http://127.0.0.1:8081/apis/ccompat/v7")
+
+
+@pytest.fixture(scope="session")
+def registry(registry_url: str):
+    """A SchemaRegistryClient (imported here: it needs confluent-kafka's schemaregistry extra)."""
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    client = SchemaRegistryClient({"url": registry_url})
+    try:
+        client.get_subjects()
+    except Exception as exc:  # any client error: the registry is not there
+        pytest.fail(f"the schema registry at {registry_url} is not reachable: {exc!r}; start it with ./dev up",
+                    pytrace=False)
+    return client
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from ingest.errors import ConfigError
 from ingest.schema import EventSchema
 from ingest.sink.decode import Decoder
 from ingest.sink.partitioner import DefaultPartitioner, FieldPartitioner, TimeBasedPartitioner
+from ingest.sink.values import value_reader, with_converter_errors
 
 
 @dataclass
@@ -43,6 +44,7 @@ class RecordConverter:
     def __init__(self, config: SinkConfig, schema: EventSchema, clock_ms: Callable[[], int]):
         self.config, self.schema, self.clock_ms = config, schema, clock_ms
         self.decoder = Decoder(schema, config.timezone)  # zone-less times are in the connector's timezone
+        self.values = value_reader(config)  # value.converter: envelope or Avro -> JSON text first
         self.arrow_schema = schema.arrow_schema()
         if config.timestamp_extractor == "RecordField":
             spec = schema.field(config.timestamp_field)
@@ -71,7 +73,12 @@ class RecordConverter:
             if self.config.behavior_on_null_values == "ignore":
                 kept[key] = [m for m in messages if m.value() is not None]
             ignored[key] = len(messages) - len(kept[key])
-        decoded = self.decoder.decode([m.value() for messages in kept.values() for m in messages])
+        values = [m.value() for messages in kept.values() for m in messages]
+        if self.values is None:
+            decoded = self.decoder.decode(values)
+        else:
+            texts, bad_values = self.values.to_json(values)
+            decoded = with_converter_errors(self.decoder.decode(texts), bad_values)
         good_index = decoded.good["i"].to_numpy()
         bad_index = np.asarray(decoded.bad_index, dtype=np.int64)
         batches, low = {}, 0

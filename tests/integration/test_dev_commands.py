@@ -13,13 +13,13 @@ def pids(status_output: str) -> dict[str, str]:
     return dict(re.findall(r"^(\w+)\s+ready\s+\S+\s+pid (\d+)", status_output, re.MULTILINE))
 
 
-def test_status_shows_three_ready_services(kafka, s3, cassandra):
+def test_status_shows_four_ready_services(kafka, s3, cassandra, registry):
     result = dev("status")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert set(pids(result.stdout)) == {"kafka", "cassandra", "s3"}
+    assert set(pids(result.stdout)) == {"kafka", "cassandra", "s3", "registry"}
 
 
-def test_up_again_keeps_the_running_services(kafka, s3, cassandra):
+def test_up_again_keeps_the_running_services(kafka, s3, cassandra, registry):
     before = pids(dev("status").stdout)
     result = dev("up")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,10 +1,7 @@
 """Bad records: each kind to the DLQ with Kafka Connect's context headers, or a stop with errors.tolerance=none."""
 
-from confluent_kafka import Consumer
-
-from ingest.clients import kafka_config
 from ingest.produce import BAD_KINDS
-from support.sink import committed, produce_events, run_sink, sink_config
+from support.sink import committed, produce_events, read_all, run_sink, sink_config
 
 REASONS = {
     "not_json": "value is not valid JSON",
@@ -14,20 +11,6 @@ REASONS = {
     "out_of_range_timestamp": "is out of range",
     "null_value": "null value (tombstone)",
 }
-
-
-def read_all(connections, topic: str, expected: int) -> list:
-    consumer = Consumer(kafka_config(connections, **{"group.id": f"{topic}-reader", "auto.offset.reset": "earliest"}))
-    consumer.subscribe([topic])
-    got = []
-    try:
-        for _ in range(200):
-            got += [m for m in consumer.consume(500, timeout=0.5) if m.error() is None]
-            if len(got) >= expected:
-                break
-    finally:
-        consumer.close()
-    return got
 
 
 def test_each_kind_of_bad_record_reaches_the_dlq_unchanged_with_context_headers(tmp_path, connections, lake, names):
@@ -95,7 +78,7 @@ def test_tolerance_none_stops_at_the_first_bad_record_and_commits_nothing_past_i
 def produce_raw(connections, topic: str, values: list[bytes]) -> None:
     from confluent_kafka import Producer
 
-    from ingest.clients import ensure_topic
+    from ingest.clients import ensure_topic, kafka_config
 
     ensure_topic(connections, topic, 1)
     producer = Producer(kafka_config(connections, **{"message.max.bytes": 1_000_000}))

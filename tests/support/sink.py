@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Consumer
 
+from ingest.clients import kafka_config
 from ingest.connections import REPO_ROOT, Connections
 
 SEED_CONFIG = REPO_ROOT / "config" / "s3-sink.json"
@@ -101,3 +103,17 @@ def committed(connections: Connections, group: str, topic: str, partitions: int)
                 time.sleep(1)
     finally:
         consumer.close()
+
+
+def read_all(connections, topic: str, expected: int) -> list:
+    consumer = Consumer(kafka_config(connections, **{"group.id": f"{topic}-reader", "auto.offset.reset": "earliest"}))
+    consumer.subscribe([topic])
+    got = []
+    try:
+        for _ in range(200):
+            got += [m for m in consumer.consume(500, timeout=0.5) if m.error() is None]
+            if len(got) >= expected:
+                break
+    finally:
+        consumer.close()
+    return got

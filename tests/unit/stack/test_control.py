@@ -10,11 +10,12 @@ from stack.settings import StackSettings
 
 def settings(tmp_path, **ports) -> StackSettings:
     values = dict(
-        kafka_port=0, kafka_controller_port=0, cassandra_port=0, cassandra_storage_port=0, s3_port=0
+        kafka_port=0, kafka_controller_port=0, cassandra_port=0, cassandra_storage_port=0, s3_port=0, registry_port=0
     )
     values.update(ports)
     return StackSettings(
-        root=tmp_path, host="127.0.0.1", kafka_heap="512m", cassandra_heap="1G", s3_heap="256m", start_timeout=5,
+        root=tmp_path, host="127.0.0.1", kafka_heap="512m", cassandra_heap="1G", s3_heap="256m", registry_heap="256m",
+        start_timeout=5,
         **values,
     )
 
@@ -33,7 +34,9 @@ def test_up_refuses_a_port_taken_by_another_program_and_names_the_variable(tmp_p
         taken = holder.getsockname()[1]
         ports = {
             name: free_port()
-            for name in ("kafka_controller_port", "cassandra_port", "cassandra_storage_port", "s3_port")
+            for name in (
+                "kafka_controller_port", "cassandra_port", "cassandra_storage_port", "s3_port", "registry_port"
+            )
         }
         with pytest.raises(control.StackError, match=f"127.0.0.1:{taken} is taken.*SLUICE_KAFKA_PORT"):
             control.up(settings(tmp_path, kafka_port=taken, **ports), ["kafka"])
@@ -75,7 +78,7 @@ def test_a_service_pointed_elsewhere_is_external(tmp_path, monkeypatch):
 
 
 def test_unknown_service_names_the_allowed_ones(tmp_path):
-    with pytest.raises(control.StackError, match="unknown service.*zookeeper.*allowed: kafka, cassandra, s3"):
+    with pytest.raises(control.StackError, match="unknown service.*zookeeper.*allowed: kafka, cassandra, s3, registry"):
         control.services(settings(tmp_path), ["zookeeper"])
 
 

@@ -1,0 +1,132 @@
+"""Avro values in Confluent's wire format (magic byte 0, a 4-byte big-endian schema id, Avro binary) read into
+the sink's reader schema (whose EventSchema `ingest.schema.from_avro_schema` makes).
+
+A value is read with the writer's schema, fetched from the registry by id once per process, and resolved into
+the reader schema (`config/events.avsc` or `sluice.schema.file`) by Avro's rules: a field the writer lacks takes
+the reader's default, a field the reader lacks is dropped. Each record is then handed on as JSON text, which the
+sink's JSON decoder checks against the same EventSchema as a JSON value: one set of rules (required fields, time
+ranges, numeric bounds) for both formats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+import fastavro
+
+from ingest.errors import SluiceError
+
+log = logging.getLogger(__name__)
+
+MAGIC = 0
+def _plain(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+@dataclass(frozen=True)
+class BadValue:
+    index: int
+    reason: str
+
+
+class WireFormatReader:
+    """Values of one task: writer schemas by id from the registry (cached), each value as JSON text in the
+    reader schema. A registry that does not answer is asked again for `registry_timeout_s`, then the task stops:
+    a value is never dead-lettered for the registry's sake."""
+
+    def __init__(self, reader_schema: dict, registry, registry_timeout_s: float = 120.0, sleep=time.sleep):
+        self.reader = fastavro.parse_schema(reader_schema)
+        self.registry, self.timeout_s, self.sleep = registry, registry_timeout_s, sleep
+        self.writers: dict[int, object] = {}
+        self.unknown: dict[int, str] = {}
+
+    def to_json(self, values: list[bytes | None]) -> tuple[list[bytes | None], list[BadValue]]:
+        """JSON text for each value (None stays None, for the decoder's null rules; a bad value's slot is None too)
+        and the values that are not Avro of a schema the registry knows, with why."""
+        texts: list[bytes | None] = []
+        bad: list[BadValue] = []
+        for i, value in enumerate(values):
+            if value is None:
+                texts.append(None)
+                continue
+            reason = None
+            if len(value) < 5 or value[0] != MAGIC:
+                reason = f"unknown magic byte {value[0] if value else 'none'}: not Confluent's Avro wire format"
+            else:
+                schema_id = int.from_bytes(value[1:5], "big")
+                writer = self._writer(schema_id)
+                if writer is None:
+                    reason = self.unknown[schema_id]
+                else:
+                    try:
+                        texts.append(self._read(value, writer))
+                        continue
+                    except Exception as exc:  # any decoding failure is the value's: it goes to the DLQ
+                        reason = f"Avro value of schema id {schema_id} does not decode: {type(exc).__name__}: {exc}"
+            texts.append(None)
+            bad.append(BadValue(i, reason))
+        return texts, bad
+
+    def _read(self, value: bytes, writer) -> bytes:
+        stream = io.BytesIO(value)
+        stream.seek(5)
+        record = fastavro.schemaless_reader(stream, writer, self.reader)
+        if stream.tell() != len(value):
+            raise ValueError(f"{len(value) - stream.tell()} bytes after the record")
+        return json.dumps(record, default=_plain, separators=(",", ":")).encode()
+
+    def _writer(self, schema_id: int):
+        if schema_id in self.writers:
+            return self.writers[schema_id]
+        if schema_id in self.unknown:
+            return None
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+        began, wait = time.monotonic(), 0.5
+        while True:
+            try:
+                schema = self.registry.get_schema(schema_id)
+                break
+            except SchemaRegistryError as exc:
+                if exc.http_status_code == 404:
+                    self.unknown[schema_id] = f"unknown schema id {schema_id}: the registry has no such schema"
+                    return None
+                problem = exc
+            except Exception as exc:  # connection refused, timeouts: the registry is away
+                problem = exc
+            if time.monotonic() - began > self.timeout_s:
+                raise SluiceError(f"schema registry did not answer for schema id {schema_id} within "
+                                  f"{self.timeout_s:.0f}s: {problem}") from None
+            log.warning("schema registry: %s; asking again in %.1fs", problem, wait)
+            self.sleep(wait)
+            wait = min(wait * 2, 10.0)
+        if schema.schema_type not in (None, "AVRO"):
+            self.unknown[schema_id] = f"schema id {schema_id} is {schema.schema_type}, not AVRO"
+            return None
+        try:
+            self.writers[schema_id] = fastavro.parse_schema(json.loads(schema.schema_str))
+        except Exception as exc:  # a registered schema fastavro cannot read: its values cannot be read either
+            self.unknown[schema_id] = f"schema id {schema_id} cannot be parsed: {exc}"
+            return None
+        dropped = sorted(_field_names(self.writers[schema_id]) - _field_names(self.reader))
+        if dropped:
+            log.warning("schema id %d has fields the sink's reader schema lacks, which are not written: %s; add them "
+                        "(with defaults) to sluice.schema.file to keep them", schema_id, ", ".join(dropped))
+        return self.writers[schema_id]
+
+
+def _field_names(parsed) -> set[str]:
+    return {f["name"] for f in parsed.get("fields", ())} if isinstance(parsed, dict) else set()

@@ -1,0 +1,98 @@
+"""Avro topics: `sluice produce --format avro` registers config/events.avsc and sends Confluent's wire format; the
+sink with `value.converter=AvroConverter` writes the same lake rows as for the same events in JSON, dead-letters
+what is not Avro of a known schema with why, and reads an older schema version into the current one."""
+
+import json
+import subprocess
+
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from ingest.avro_events import DEFAULT_AVRO_SCHEMA
+from support.sink import SLUICE, START_MS, produce_events, read_all, run_sink, sink_config
+
+AVRO = "io.confluent.connect.avro.AvroConverter"
+REASONS = {
+    "not_json": "unknown magic byte 123",
+    "missing_field": "unknown schema id 2147483647",
+    "wrong_type": "does not decode",
+    "bad_timestamp": "is out of range",
+    "out_of_range_timestamp": "is out of range",
+    "null_value": "null value (tombstone)",
+}
+COLUMNS = "event_id, event_type, event_time, payload, user_id, session_id, source, user_agent, amount"
+
+
+def config_for(tmp_path, names, topic: str, bucket: str, **extra):
+    return sink_config(tmp_path, f"{names['name']}-{topic[-4:]}", topics=topic, **{
+        "s3.bucket.name": bucket, "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+        "errors.tolerance": "all", "errors.deadletterqueue.topic.name": names["dlq"],
+        "errors.deadletterqueue.context.headers.enable": "true", **extra})
+
+
+def rows(lake, bucket: str, topic: str) -> list[tuple]:
+    return lake.sql(f"select {COLUMNS}, _kafka_partition, _kafka_offset from read_parquet("
+                    f"'s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet') order by all").fetchall()
+
+
+def test_an_avro_topic_lands_as_its_json_twin_and_bad_values_reach_the_dlq(tmp_path, connections, lake, names):
+    avro_topic, json_topic, bucket = names["topic"] + "-avro", names["topic"] + "-json", names["bucket"]
+    produced = {fmt: produce_events(connections, topic, 3000, partitions=2, bad_ratio=0.05, seed=12,
+                                    value_format=fmt)
+                for fmt, topic in (("avro", avro_topic), ("json", json_topic))}
+    assert [(p, o) for p, o, _ in produced["avro"]] == [(p, o) for p, o, _ in produced["json"]]
+
+    registry = SchemaRegistryClient({"url": connections.schema_registry_url})
+    latest = registry.get_latest_version(f"{avro_topic}-value")
+    assert json.loads(latest.schema.schema_str)["name"] == json.loads(DEFAULT_AVRO_SCHEMA.read_text())["name"]
+
+    for topic, extra in ((avro_topic, {"value.converter": AVRO}), (json_topic, {})):
+        result = run_sink(config_for(tmp_path, names, topic, bucket, **extra))
+        assert result.returncode == 0, result.stdout[-4000:]
+
+    good = {(p, o) for p, o, kind in produced["avro"] if kind == "good"}
+    avro_rows, json_rows = rows(lake, bucket, avro_topic), rows(lake, bucket, json_topic)
+    assert {(r[-2], r[-1]) for r in avro_rows} == good
+    # The JSON twin's malformed values differ (they are malformed the JSON way), its good ones are the same events.
+    json_good = [r for r in json_rows if (r[-2], r[-1]) in good]
+    assert avro_rows == json_good
+
+    bad = {(p, o): kind for p, o, kind in produced["avro"] if kind != "good"}
+    letters = [m for m in read_all(connections, names["dlq"], 2 * len(bad))
+               if dict(m.headers())["__connect.errors.topic"].decode() == avro_topic]
+    assert len(letters) == len(bad)
+    for m in letters:
+        h = {k: v.decode() for k, v in m.headers()}
+        kind = bad[(int(h["__connect.errors.partition"]), int(h["__connect.errors.offset"]))]
+        assert REASONS[kind] in h["__connect.errors.exception.message"], (kind, h)
+
+
+def test_an_older_schema_version_mid_stream_is_read_into_the_current_one(tmp_path, connections, lake, names):
+    topic, bucket = names["topic"], names["bucket"]
+    current = json.loads(DEFAULT_AVRO_SCHEMA.read_text())
+    older = dict(current, fields=[f for f in current["fields"] if f["name"] not in ("user_agent", "amount")])
+    older_file = tmp_path / "events-v1.avsc"
+    older_file.write_text(json.dumps(older))
+    # v1 first, then v2 (a BACKWARD-compatible evolution: new optional fields with defaults), on one topic
+    first = produce_events(connections, topic, 500, partitions=1, seed=21, value_format="avro",
+                           avro_schema=older_file)
+    second = produce_events(connections, topic, 500, partitions=1, seed=22, value_format="avro",
+                            start_ms=START_MS + 3 * 3_600_000)
+    registry = SchemaRegistryClient({"url": connections.schema_registry_url})
+    assert len(registry.get_versions(f"{topic}-value")) == 2
+
+    result = run_sink(config_for(tmp_path, names, topic, bucket, **{"value.converter": AVRO}))
+    assert result.returncode == 0, result.stdout[-4000:]
+    got = lake.sql(f"select _kafka_offset, user_agent is null, amount is null from read_parquet("
+                   f"'s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet') order by 1").fetchall()
+    assert [o for o, _, _ in got] == [o for _, o, _ in first + second]
+    assert all(no_ua and no_amount for o, no_ua, no_amount in got if o < len(first))
+    assert not any(no_ua for o, no_ua, _ in got if o >= len(first))
+
+
+def test_sluice_produce_avro_from_the_command_line(connections, names):
+    out = subprocess.run([SLUICE, "produce", "--topic", names["topic"], "--count", "50", "--format", "avro",
+                          "--quiet"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert json.loads(out.stdout.splitlines()[-1])["total"] == 50
+    registry = SchemaRegistryClient({"url": connections.schema_registry_url})
+    assert registry.get_latest_version(f"{names['topic']}-value").version == 1

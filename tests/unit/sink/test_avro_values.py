@@ -1,0 +1,129 @@
+"""Avro values in Confluent's wire format: the same events give the same rows as their JSON; older schema versions
+are read into the reader schema; what is not Avro of a known schema goes to the DLQ with why; a registry that
+does not answer stops the task rather than dead-letter anything."""
+
+import json
+
+import pytest
+from confluent_kafka.schema_registry import Schema
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from ingest.avro import WireFormatReader
+from ingest.avro_events import DEFAULT_AVRO_SCHEMA, UNKNOWN_ID, encoder
+from ingest.config import DEFAULT_SCHEMA, parse_sink_config
+from ingest.connections import REPO_ROOT, Connections
+from ingest.errors import ConfigError, SluiceError
+from ingest.lake.sample import FakeMessage
+from ingest.produce import generate
+from ingest.schema import from_avro_schema, load_avro_schema, load_schema
+from ingest.sink.records import RecordConverter
+
+CONN = Connections.from_env({}, env_file=REPO_ROOT / "no-such-env-file")
+START_MS = 1_705_312_800_000  # 2024-01-15T10:00:00Z
+V2 = json.loads(DEFAULT_AVRO_SCHEMA.read_text())
+V1 = dict(V2, fields=[f for f in V2["fields"] if f["name"] not in ("user_agent", "amount")])  # an older version
+
+
+class Registry:
+    """The registry's get_schema(id), in process: schemas by id; `down` answers nothing."""
+
+    def __init__(self, schemas: dict[int, dict], down: int = 0):
+        self.schemas, self.down, self.calls = schemas, down, 0
+
+    def get_schema(self, schema_id: int) -> Schema:
+        self.calls += 1
+        if self.down:
+            self.down -= 1
+            raise ConnectionError("connection refused")
+        if schema_id not in self.schemas:
+            raise SchemaRegistryError(404, 40403, "Schema not found")
+        return Schema(json.dumps(self.schemas[schema_id]), "AVRO")
+
+
+def converter(value_converter: str | None, registry: Registry | None = None) -> RecordConverter:
+    keys = {"value.converter": value_converter} if value_converter else {}
+    config = parse_sink_config({"name": "s3-sink", "config": {
+        "topics": "events", "s3.bucket.name": "lake", "flush.size": "100", "timezone": "UTC", "locale": "en-US",
+        "partitioner.class": "io.confluent.connect.storage.partitioner.HourlyPartitioner",
+        "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
+        "value.converter.schema.registry.url": "http://127.0.0.1:1/apis/ccompat/v7", **keys}}, CONN)
+    result = RecordConverter(config, load_schema(config.schema_file), lambda: 0)
+    if registry is not None:
+        result.values.registry = registry
+    return result
+
+
+def as_messages(values: list) -> list[FakeMessage]:
+    return [FakeMessage(v, i, START_MS, b"k") for i, v in enumerate(values)]
+
+
+def test_the_avro_schema_gives_the_json_schemas_columns():
+    assert load_schema(DEFAULT_AVRO_SCHEMA).arrow_schema() == load_schema(DEFAULT_SCHEMA).arrow_schema()
+
+
+def test_the_same_events_give_the_same_rows_from_avro_as_from_json():
+    events = list(generate(300, 1, START_MS, seed=4))
+    encode = encoder(7, V2)
+    avro = list(generate(300, 1, START_MS, seed=4, encode=encode))
+    from_json = converter(None).convert("events", 0, as_messages([e.value for e in events]))
+    from_avro = converter("io.confluent.connect.avro.AvroConverter", Registry({7: V2})).convert(
+        "events", 0, as_messages([e.value for e in avro]))
+    assert from_avro.bad == [] and from_json.bad == []
+    assert from_avro.rows.equals(from_json.rows)
+    assert from_avro.times_ms.tolist() == from_json.times_ms.tolist()
+
+
+def test_an_older_version_is_read_into_the_reader_schema_with_its_defaults():
+    event = next(generate(1, 1, START_MS, seed=5))
+    old, new = encoder(1, V1), encoder(2, V2)
+    source = json.loads(event.value)
+    batch = converter("AvroConverter", Registry({1: V1, 2: V2})).convert(
+        "events", 0, as_messages([old(source), new(dict(source, user_agent="ua", amount=1.5))]))
+    assert batch.bad == []
+    assert batch.rows["user_agent"].to_pylist() == [None, "ua"]
+    assert batch.rows["amount"].to_pylist() == [None, 1.5]
+    assert batch.rows["event_id"].to_pylist() == [source["event_id"]] * 2
+
+
+def test_what_is_not_avro_of_a_known_schema_is_dead_lettered_with_why():
+    registry = Registry({1: V2})
+    events = {kind: next(e for e in generate(2000, 1, START_MS, bad_ratio=0.5, seed=6, encode=encoder(1, V2))
+                         if e.kind == kind)
+              for kind in ("good", "not_json", "missing_field", "wrong_type", "bad_timestamp", "null_value")}
+    batch = converter("AvroConverter", registry).convert("events", 0, as_messages([e.value for e in events.values()]))
+    reasons = {m.message.offset(): (m.reason, m.stage) for m in batch.bad}
+    assert batch.offsets.tolist() == [0]
+    assert reasons[1][0].startswith("unknown magic byte 123") and reasons[1][1] == "VALUE_CONVERTER"
+    assert reasons[2][0] == f"unknown schema id {UNKNOWN_ID}: the registry has no such schema"
+    assert reasons[3][0].startswith("Avro value of schema id 1 does not decode")
+    assert "event_time" in reasons[4][0] and reasons[4][1] == "TASK_PUT"  # 1960: before the schema's range
+    assert reasons[5][0].startswith("null value")
+    assert registry.calls == 2  # each id asked once, the unknown one remembered too
+
+
+def test_a_registry_that_comes_back_is_waited_for_one_that_does_not_stops_the_task():
+    waits = []
+    reader = WireFormatReader(V2, Registry({1: V2}, down=3), registry_timeout_s=60, sleep=waits.append)
+    value = encoder(1, V2)(json.loads(next(generate(1, 1, START_MS)).value))
+    texts, bad = reader.to_json([value])
+    assert bad == [] and json.loads(texts[0])["event_type"] and waits == [0.5, 1.0, 2.0]
+
+    reader = WireFormatReader(V2, Registry({1: V2}, down=10**6), registry_timeout_s=0, sleep=waits.append)
+    with pytest.raises(SluiceError, match="schema registry did not answer for schema id 1"):
+        reader.to_json([value])
+
+
+def test_value_converter_keys_are_checked():
+    with pytest.raises(ConfigError, match="value.converter.*AvroConverter or .*JsonConverter"):
+        converter("io.confluent.connect.protobuf.ProtobufConverter")
+    with pytest.raises(ConfigError, match="fields.payload.type"):
+        from_avro_schema(dict(V2, fields=[{"name": "payload", "type": "bytes"}]))
+    assert load_avro_schema(DEFAULT_AVRO_SCHEMA)["name"] == "Event"
+
+
+def test_json_converter_with_schemas_enable_reads_the_envelopes_payload():
+    event = json.loads(next(generate(1, 1, START_MS, seed=8)).value)
+    values = [json.dumps({"schema": {"type": "struct"}, "payload": event}).encode(), json.dumps(event).encode()]
+    batch = converter("org.apache.kafka.connect.json.JsonConverter").convert("events", 0, as_messages(values))
+    assert batch.rows["event_id"].to_pylist() == [event["event_id"]]
+    assert batch.bad[0].reason.startswith('JsonConverter with schemas.enable requires "schema" and "payload"')
