@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sink_throughput.py [--events 1000000] [--partitions 4] [--tasks 1] [--dlq]
                                               [--flush-size 10000] [--rotation sluice|confluent]
+                                              [--format json|avro]
 
 Needs the stack (`./dev up`). Produces the events once to a fresh topic, then runs, each as its own process
 and timed from launch: a bare consumer that reads every record and discards it (the baseline, with the fetch
@@ -17,6 +18,10 @@ the figures go to bench/RESULTS.md.
 With --dlq, 0.1% of the events are malformed and the sink (only the sink: the baseline reads every record as
 before) runs with errors.tolerance=all, a dead-letter topic and context headers, so each round's commit is a Kafka
 transaction that also produces its dead letters; the ratio then includes what those transactions cost.
+
+With --format avro, the same events also go to a second topic as Avro in Confluent's wire format (registered in the
+stack's schema registry), and the bare loop and the sink (value.converter=AvroConverter) run on it too: the
+sink/bare ratio of each format and the Avro sink's throughput against the JSON sink's, from the same run.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from ingest.connections import Connections  # noqa: E402
 
 START_MS = 1_705_309_200_000  # 2024-01-15T09:00:00Z
 DLQ_BAD_RATIO = 0.001  # malformed share of the events under --dlq
+AVRO = {"value.converter": "io.confluent.connect.avro.AvroConverter"}
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -145,7 +151,7 @@ def file_floor(connections: Connections, bucket: str, topic: str, flush_size: in
         con.close()
 
 
-def stage_profile(connections: Connections, topic: str, bucket: str, batch: int) -> dict:
+def stage_profile(connections: Connections, topic: str, bucket: str, batch: int, extra: dict | None = None) -> dict:
     """Seconds per stage for one flush-sized batch of one partition, in this process."""
     from ingest.config import parse_sink_config
     from ingest.schema import load_schema
@@ -155,7 +161,7 @@ def stage_profile(connections: Connections, topic: str, bucket: str, batch: int)
 
     document = json.loads((ROOT / "config" / "s3-sink.json").read_text())
     document["config"].update({"topics": topic, "s3.bucket.name": bucket, "timestamp.extractor": "RecordField",
-                               "timestamp.field": "event_time"})
+                               "timestamp.field": "event_time", **(extra or {})})
     cfg = parse_sink_config(document, connections)
     consumer = Consumer(kafka_config(connections, **{"group.id": f"profile-{uuid.uuid4().hex[:8]}",
                                               "enable.auto.commit": False, "fetch.max.bytes": 16 * 1024 * 1024}))
@@ -195,6 +201,8 @@ def main() -> int:
     parser.add_argument("--flush-size", type=int, default=10_000, help="flush.size (the seed config's: 10000)")
     parser.add_argument("--rotation", choices=("sluice", "confluent"), default="sluice",
                         help="sluice.rotation: confluent also closes files when the hour changes between records")
+    parser.add_argument("--format", choices=("json", "avro"), default="json",
+                        help="avro: also the same events as Avro (schema registry) through bare loop and sink")
     parser.add_argument("--bare", metavar="TOPIC", help=argparse.SUPPRESS)
     parser.add_argument("--tuned", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -223,6 +231,7 @@ def main() -> int:
     rotate_ms = int(json.loads((ROOT / "config" / "s3-sink.json").read_text())["config"]["rotate.interval.ms"])
     floor = file_floor(connections, bucket, topic, args.flush_size, rotate_ms)
     profile = stage_profile(connections, topic, bucket, 10_000)
+    avro = run_avro(connections, topic, bucket, sent, args, workdir, settings) if args.format == "avro" else None
 
     print(f"\n{args.events:,} events (~300 B, event times ±{args.jitter_ms / 1000:g} s out of order) "
           f"on {args.partitions} partitions; produced in {produced:.1f}s")
@@ -246,6 +255,9 @@ def main() -> int:
               f"{profile['records'] / seconds:>12,.0f} records/s")
     print(f"sink wrote {sink['files']:,} files (floor {floor:,}: {sink['files'] / floor:.2f}x) and "
           f"{sink['dead_lettered']:,} dead letters in {sink['commits']:,} commits; log: {sink['log']}")
+    if avro is not None:
+        print_avro(avro, base, sink, args)
+        return 0
     report("sink_throughput", [
         ("bare consumer", "ev/s", round(base["events_per_s"])),
         ("bare consumer, sink's fetch settings", "ev/s", round(tuned["events_per_s"])),
@@ -259,6 +271,46 @@ def main() -> int:
               f"tasks.max={args.tasks}, flush.size={args.flush_size}, rotation={args.rotation}"
               + (", DLQ" if args.dlq else ""))
     return 0
+
+
+
+def run_avro(connections: Connections, topic: str, bucket: str, sent: dict, args, workdir: Path,
+             settings: dict) -> dict:
+    """The same events as Avro on a second topic: the bare loop and the sink on it."""
+    from ingest.produce import produce
+
+    avro_topic = f"{topic}-avro"
+    avro_sent = produce(connections, avro_topic, args.events, 3, START_MS,
+                        bad_ratio=DLQ_BAD_RATIO if args.dlq else 0.0, seed=1, partitions=args.partitions,
+                        jitter_ms=args.jitter_ms, value_format="avro")
+    if avro_sent != sent:
+        raise SystemExit(f"the Avro topic got other events than the JSON one: {avro_sent} != {sent}")
+    base = run_baseline(avro_topic, args.events)
+    sink = run_sink(connections, avro_topic, bucket, sent, args.partitions, args.tasks, workdir, args.dlq,
+                    settings | AVRO)
+    return {"base": base, "sink": sink, "profile": stage_profile(connections, avro_topic, bucket, 10_000, AVRO)}
+
+
+def print_avro(avro: dict, json_base: dict, json_sink: dict, args) -> None:
+    base, sink, profile = avro["base"], avro["sink"], avro["profile"]
+    print(f"\nthe same events as Avro (Confluent wire format, {profile['parquet_bytes'] / 1024:.0f} KiB of Parquet "
+          f"per 10,000 as for JSON):")
+    print(f"{'':<34}{'seconds':>10}{'events/s':>12}{'peak RSS MiB':>15}")
+    for label, r in (("bare loop, Avro topic", base), ("sluice sink, AvroConverter", sink)):
+        print(f"{label:<34}{r['seconds']:>10.1f}{r['events_per_s']:>12,.0f}{r['peak_rss_mib']:>15.0f}")
+    print(f"  decode+convert of 10,000 Avro values: {profile['decode+convert'] * 1000:.1f} ms")
+    report("sink_throughput_avro", [
+        ("bare consumer, JSON topic", "ev/s", round(json_base["events_per_s"])),
+        ("sink, JSON", "ev/s", round(json_sink["events_per_s"])),
+        ("bare consumer, Avro topic", "ev/s", round(base["events_per_s"])),
+        ("sink, Avro", "ev/s", round(sink["events_per_s"])),
+        ("sink peak RSS, Avro", "MiB", round(sink["peak_rss_mib"])),
+        ("decode+convert per 10,000, Avro", "ms", round(profile["decode+convert"] * 1000, 1))],
+        ratios={"JSON sink / bare": json_sink["events_per_s"] / json_base["events_per_s"],
+                "Avro sink / bare": sink["events_per_s"] / base["events_per_s"],
+                "Avro sink / JSON sink": sink["events_per_s"] / json_sink["events_per_s"]},
+        notes=f"{args.events:,} events ±{args.jitter_ms / 1000:g} s, {args.partitions} partitions, "
+              f"tasks.max={args.tasks}, flush.size={args.flush_size}" + (", DLQ" if args.dlq else ""))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ STORAGE_CLASSES = ("io.confluent.connect.s3.storage.S3Storage",)
 
 # Keys of the Confluent connector that Sluice accepts and that change nothing here (converters, S3 tuning).
 ACCEPTED_NO_EFFECT = {
-    "key.converter", "key.converter.schemas.enable", "header.converter", "schema.compatibility", "s3.part.size",
+    "key.converter", "key.converter.schemas.enable", "header.converter", "s3.part.size",
     "s3.acl.canned", "s3.ssea.name", "s3.part.retries", "errors.log.enable", "errors.log.include.messages",
     "errors.retry.timeout", "errors.retry.delay.max.ms", "partitioner.class.name", "consumer.group.id",
 }
@@ -253,8 +253,9 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
         cassandra_username=env.cassandra_username,
         cassandra_password=env.cassandra_password,
     )
-    converter, converter_keys = parse_value_converter(r.raw, env.schema_registry_url)
+    converter, converter_keys, converter_warnings = parse_value_converter(r.raw, env.schema_registry_url)
     r.used |= converter_keys
+    warnings += converter_warnings
     default_schema = DEFAULT_AVRO_SCHEMA if converter.kind == "avro" else DEFAULT_SCHEMA
     schema_file = Path(r.get("sluice.schema.file", str(default_schema)))
     if not schema_file.is_absolute():

@@ -15,6 +15,8 @@ AVRO = "io.confluent.connect.avro.AvroConverter"
 JSON = "org.apache.kafka.connect.json.JsonConverter"
 CONVERTERS = {AVRO: "avro", JSON: "json"}
 PREFIX = "value.converter."
+REGISTRY_TIMEOUT_S = 10
+COMPATIBILITIES = ("NONE", "BACKWARD", "FORWARD", "FULL")
 # Confluent's registry client keys under value.converter., passed through to confluent-kafka's client.
 AUTH_KEYS = ("basic.auth.credentials.source", "basic.auth.user.info", "schema.registry.basic.auth.user.info")
 
@@ -27,8 +29,9 @@ class ValueConverter:
     registry_auth: str = field(default="", repr=False)  # "user:password" for basic auth; never shown
 
     def registry_config(self) -> dict[str, str]:
-        """confluent-kafka's SchemaRegistryClient settings."""
-        conf = {"url": self.registry_url}
+        """confluent-kafka's SchemaRegistryClient settings; a request that gets no answer times out (its default
+        is to wait forever, which a frozen registry would turn into a task that hangs instead of retrying)."""
+        conf: dict = {"url": self.registry_url, "timeout": REGISTRY_TIMEOUT_S}
         if self.registry_auth:
             conf["basic.auth.user.info"] = self.registry_auth
         return conf
@@ -43,17 +46,21 @@ def _flag(raw: dict[str, str], key: str, default: bool) -> bool:
     return value == "true"
 
 
-def parse_value_converter(raw: dict[str, str], registry_url: str) -> tuple[ValueConverter, set[str]]:
-    """The converter of a connector config and the keys it read; `registry_url` when the config names none."""
-    used = {k for k in raw if k == "value.converter" or k.startswith(PREFIX)}
+def parse_value_converter(raw: dict[str, str], registry_url: str) -> tuple[ValueConverter, set[str], list[str]]:
+    """The converter of a connector config, the keys it read and warnings; `registry_url` when the config names
+    none."""
+    used = {k for k in raw if k == "value.converter" or k.startswith(PREFIX)} | {"schema.compatibility"}
+    compatibility = raw.get("schema.compatibility", "").strip().upper()
+    if compatibility and compatibility not in COMPATIBILITIES:
+        raise ConfigError("schema.compatibility", raw["schema.compatibility"], ", ".join(COMPATIBILITIES))
     name = raw.get("value.converter", "").strip()
     if not name:
-        return ValueConverter(), used
+        return ValueConverter(), used, []
     name = {k.rsplit(".", 1)[-1]: k for k in CONVERTERS}.get(name, name)  # the simple class name is enough
     if name not in CONVERTERS:
         raise ConfigError("value.converter", name, f"{AVRO} or {JSON} (or unset: schemaless JSON)")
     if CONVERTERS[name] == "json":
-        return ValueConverter("json", envelope=_flag(raw, PREFIX + "schemas.enable", True)), used
+        return ValueConverter("json", envelope=_flag(raw, PREFIX + "schemas.enable", True)), used, []
     url = raw.get(PREFIX + "schema.registry.url", "").strip() or registry_url
     if not url.startswith(("http://", "https://")):
         raise ConfigError(PREFIX + "schema.registry.url", url or None,
@@ -63,4 +70,8 @@ def parse_value_converter(raw: dict[str, str], registry_url: str) -> tuple[Value
         raise ConfigError(PREFIX + "basic.auth.credentials.source", source, "USER_INFO, SASL_INHERIT or URL")
     auth = (raw.get(PREFIX + "basic.auth.user.info") or raw.get(PREFIX + "schema.registry.basic.auth.user.info")
             or "").strip()
-    return ValueConverter("avro", registry_url=url.rstrip("/"), registry_auth=auth), used
+    warnings = []
+    if compatibility and compatibility != "BACKWARD":
+        warnings.append(f"schema.compatibility={compatibility}: Sluice reads every schema version into the reader "
+                        "schema (sluice.schema.file), as BACKWARD does, so one file never mixes schemas")
+    return ValueConverter("avro", registry_url=url.rstrip("/"), registry_auth=auth), used, warnings

@@ -38,9 +38,12 @@ LOCAL_KEYS = {  # added to the seed config; why each: printed at start
 }
 
 
-def sink_config() -> Path:
+AVRO_KEYS = {"value.converter": "io.confluent.connect.avro.AvroConverter"}  # with --format avro
+
+
+def sink_config(keys: dict[str, str]) -> Path:
     document = json.loads((REPO_ROOT / "config" / "s3-sink.json").read_text())
-    document["config"].update(LOCAL_KEYS)
+    document["config"].update(keys)
     WORK.mkdir(parents=True, exist_ok=True)
     path = WORK / "s3-sink.json"
     path.write_text(json.dumps(document, indent=2))
@@ -85,15 +88,16 @@ def lake_files(connections: Connections, prefix: str) -> int:
         return 0
 
 
-def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False) -> int:
+def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False, value_format: str = "json") -> int:
     connections = Connections.from_env()
     now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     start = now - dt.timedelta(hours=3)
     days = sorted({(start + dt.timedelta(hours=h)).date() for h in range(3)})
-    config = sink_config()
+    keys = LOCAL_KEYS | (AVRO_KEYS if value_format == "avro" else {})
+    config = sink_config(keys)
     ensure_topic(connections, names.TOPIC, 3)  # before the sink subscribes to it
     print(f"demo: sink config {config.relative_to(REPO_ROOT)} = config/s3-sink.json + "
-          + ", ".join(f"{k}={v}" for k, v in LOCAL_KEYS.items()))
+          + ", ".join(f"{k}={v}" for k, v in keys.items()))
     print("      (record time files events by when they happened, so an hour is complete and replays land in the "
           "same files; bad records go to " + names.DLQ_TOPIC + ")")
     env = os.environ | {"PATH": f"{BIN}:{os.environ['PATH']}"}
@@ -109,11 +113,11 @@ def main(port: int = 3000, events: int = 30_000, exit_when_served: bool = False)
             if e.kind == "good"}
     producer = threading.Thread(target=lambda: sent.update(produce(
         connections, names.TOPIC, events, 3, start_ms, bad_ratio=BAD_RATIO, seed=seed, rate=2000, partitions=3,
-        progress=False)), daemon=True)
+        progress=False, value_format=value_format)), daemon=True)
     producer.start()
     last = now - dt.timedelta(hours=1)
-    print(f"demo: streaming {events:,} events over {start:%Y-%m-%d %H:00}-{now:%H:00} UTC (partitions "
-          f"{start:%Y-%m-%d-%H}:00 to {last:%Y-%m-%d-%H}:00) into Kafka topic '{names.TOPIC}'; "
+    print(f"demo: streaming {events:,} {value_format.upper()} events over {start:%Y-%m-%d %H:00}-{now:%H:00} UTC "
+          f"(partitions {start:%Y-%m-%d-%H}:00 to {last:%Y-%m-%d-%H}:00) into Kafka topic '{names.TOPIC}'; "
           f"Dagster UI starting at http://127.0.0.1:{port} (logs in {WORK.relative_to(REPO_ROOT)}/)")
     raw_prefix, landed_prefix = f"{names.TOPICS_DIR}/{names.TOPIC}/", f"{names.LANDED_DIR}/{names.TOPIC}/"
     began, reached, done = time.monotonic(), False, False
@@ -174,5 +178,8 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=30_000, help="sample events to stream (30,000)")
     parser.add_argument("--exit-when-served", action="store_true",
                         help="stop once every valid event is in Cassandra (for scripts and tests)")
+    parser.add_argument("--format", choices=("json", "avro"), default="json",
+                        help="avro: events as Avro in Confluent's wire format (config/events.avsc in the schema "
+                             "registry), the sink with value.converter=AvroConverter")
     args = parser.parse_args()
-    sys.exit(main(args.port, args.events, args.exit_when_served))
+    sys.exit(main(args.port, args.events, args.exit_when_served, args.format))

@@ -1,14 +1,17 @@
 """Avro topics: `sluice produce --format avro` registers config/events.avsc and sends Confluent's wire format; the
 sink with `value.converter=AvroConverter` writes the same lake rows as for the same events in JSON, dead-letters
-what is not Avro of a known schema with why, and reads an older schema version into the current one."""
+what is not Avro of a known schema with why, reads an older schema version into the current one, and waits for a
+registry that is down rather than dead-letter anything."""
 
 import json
 import subprocess
+import time
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from ingest.avro_events import DEFAULT_AVRO_SCHEMA
-from support.sink import SLUICE, START_MS, produce_events, read_all, run_sink, sink_config
+from support.faults import start_service, stop_service
+from support.sink import SLUICE, START_MS, produce_events, read_all, run_sink, sink_config, sink_log, start_sink
 
 AVRO = "io.confluent.connect.avro.AvroConverter"
 REASONS = {
@@ -96,3 +99,24 @@ def test_sluice_produce_avro_from_the_command_line(connections, names):
     assert json.loads(out.stdout.splitlines()[-1])["total"] == 50
     registry = SchemaRegistryClient({"url": connections.schema_registry_url})
     assert registry.get_latest_version(f"{names['topic']}-value").version == 1
+
+
+def test_a_registry_that_is_down_is_waited_for_and_nothing_is_dead_lettered(tmp_path, connections, lake, names):
+    topic, bucket = names["topic"], names["bucket"]
+    deliveries = produce_events(connections, topic, 1000, partitions=1, seed=31, value_format="avro")
+    config = config_for(tmp_path, names, topic, bucket, **{"value.converter": AVRO})
+    stop_service("registry")
+    try:
+        sink = start_sink(config, "--exit-when-idle", "3", log=tmp_path / "sink.log")
+        time.sleep(8)  # it has the records and asks the registry for their schema: no answer
+        assert sink.poll() is None, sink_log(sink)[-3000:]
+    finally:
+        start_service("registry")
+    assert sink.wait(timeout=120) == 0, sink_log(sink)[-3000:]
+    out = sink_log(sink)
+    assert "schema registry:" in out and "asking again" in out
+    final = [line for line in out.splitlines() if "final:" in line][-1]
+    assert " dead_lettered=0 " in final and " dropped=0 " in final, final
+    got = lake.sql(f"select _kafka_offset from read_parquet('s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet') "
+                   "order by 1").fetchall()
+    assert [o for (o,) in got] == [o for _, o, _ in deliveries]

@@ -127,3 +127,16 @@ def test_json_converter_with_schemas_enable_reads_the_envelopes_payload():
     batch = converter("org.apache.kafka.connect.json.JsonConverter").convert("events", 0, as_messages(values))
     assert batch.rows["event_id"].to_pylist() == [event["event_id"]]
     assert batch.bad[0].reason.startswith('JsonConverter with schemas.enable requires "schema" and "payload"')
+
+
+def test_schema_compatibility_is_checked_and_what_differs_from_confluent_is_said():
+    base = {"topics": "events", "s3.bucket.name": "lake", "flush.size": "100",
+            "value.converter": "AvroConverter", "value.converter.schema.registry.url": "http://127.0.0.1:1"}
+    with pytest.raises(ConfigError, match="schema.compatibility.*NONE, BACKWARD, FORWARD, FULL"):
+        parse_sink_config({"config": base | {"schema.compatibility": "SOMETIMES"}}, CONN)
+    forward = parse_sink_config({"config": base | {"schema.compatibility": "forward"}}, CONN)
+    assert any("schema.compatibility=FORWARD" in w for w in forward.warnings)
+    backward = parse_sink_config({"config": base | {"schema.compatibility": "BACKWARD"}}, CONN)
+    assert not any("schema.compatibility" in w for w in backward.warnings)
+    assert backward.value_converter.registry_config() == {"url": "http://127.0.0.1:1", "timeout": 10}
+    assert "unknown config key" not in " ".join(backward.warnings)
