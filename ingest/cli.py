@@ -87,7 +87,7 @@ def _sample_lake(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sluice", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="send one real request to Kafka, S3 and Cassandra")
+    check = sub.add_parser("check", help="send one real request to Kafka, S3, Cassandra and the schema registry")
     check.add_argument(
         "services", nargs="*", metavar="SERVICE", help=f"any of {', '.join(CHECKS)} (default: all)"
     )

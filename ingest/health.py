@@ -31,4 +31,15 @@ def check_cassandra(connections: Connections, timeout: float = 5.0) -> str:
         cluster.shutdown()
 
 
-CHECKS = {"kafka": check_kafka, "s3": check_s3, "cassandra": check_cassandra}
+def check_registry(connections: Connections) -> str:
+    """List the schema registry's subjects (Confluent's API); raises when it does not answer."""
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    from ingest.converter import REGISTRY_TIMEOUT_S
+
+    client = SchemaRegistryClient({"url": connections.schema_registry_url, "timeout": REGISTRY_TIMEOUT_S,
+                                   "max.retries": 0})
+    return f"{len(client.get_subjects())} subject(s)"
+
+
+CHECKS = {"kafka": check_kafka, "s3": check_s3, "cassandra": check_cassandra, "registry": check_registry}

@@ -6,13 +6,12 @@ A service that does not answer fails the tests that need it; nothing here ever s
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 
 from ingest.clients import cassandra_cluster, kafka_admin, s3_client
-from ingest.connections import Connections, read_env_file, stack_dir
+from ingest.connections import Connections
 from ingest.health import CHECKS
 
 
@@ -61,24 +60,18 @@ def cassandra(connections: Connections):
 
 
 @pytest.fixture(scope="session")
-def registry_url() -> str:
-    """The schema registry's Confluent API: the environment, else the stack's env file, else the local default."""
-    key = "SLUICE_SCHEMA_REGISTRY_URL"
-    return os.environ.get(key) or read_env_file(stack_dir() / "env").get(key, "http://127.0.0.1:8081/apis/ccompat/v7")
+def registry_url(connections: Connections) -> str:
+    """The schema registry's Confluent API (SLUICE_SCHEMA_REGISTRY_URL, else the stack's env file)."""
+    return connections.schema_registry_url
 
 
 @pytest.fixture(scope="session")
-def registry(registry_url: str):
-    """A SchemaRegistryClient (imported here: it needs confluent-kafka's schemaregistry extra)."""
+def registry(connections: Connections):
+    """A SchemaRegistryClient for the stack's registry."""
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
-    client = SchemaRegistryClient({"url": registry_url})
-    try:
-        client.get_subjects()
-    except Exception as exc:  # any client error: the registry is not there
-        pytest.fail(f"the schema registry at {registry_url} is not reachable: {exc!r}; start it with ./dev up",
-                    pytrace=False)
-    return client
+    _reachable(connections, "registry")
+    return SchemaRegistryClient({"url": connections.schema_registry_url})
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ import json
 import subprocess
 import time
 
-from confluent_kafka.schema_registry import SchemaRegistryClient
-
 from ingest.avro_events import DEFAULT_AVRO_SCHEMA
 from support.faults import start_service, stop_service
 from support.sink import SLUICE, START_MS, produce_events, read_all, run_sink, sink_config, sink_log, start_sink
@@ -37,14 +35,14 @@ def rows(lake, bucket: str, topic: str) -> list[tuple]:
                     f"'s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet') order by all").fetchall()
 
 
-def test_an_avro_topic_lands_as_its_json_twin_and_bad_values_reach_the_dlq(tmp_path, connections, lake, names):
+def test_an_avro_topic_lands_as_its_json_twin_and_bad_values_reach_the_dlq(tmp_path, connections, lake, names,
+                                                                            registry):
     avro_topic, json_topic, bucket = names["topic"] + "-avro", names["topic"] + "-json", names["bucket"]
     produced = {fmt: produce_events(connections, topic, 3000, partitions=2, bad_ratio=0.05, seed=12,
                                     value_format=fmt)
                 for fmt, topic in (("avro", avro_topic), ("json", json_topic))}
     assert [(p, o) for p, o, _ in produced["avro"]] == [(p, o) for p, o, _ in produced["json"]]
 
-    registry = SchemaRegistryClient({"url": connections.schema_registry_url})
     latest = registry.get_latest_version(f"{avro_topic}-value")
     assert json.loads(latest.schema.schema_str)["name"] == json.loads(DEFAULT_AVRO_SCHEMA.read_text())["name"]
 
@@ -69,7 +67,8 @@ def test_an_avro_topic_lands_as_its_json_twin_and_bad_values_reach_the_dlq(tmp_p
         assert REASONS[kind] in h["__connect.errors.exception.message"], (kind, h)
 
 
-def test_an_older_schema_version_mid_stream_is_read_into_the_current_one(tmp_path, connections, lake, names):
+def test_an_older_schema_version_mid_stream_is_read_into_the_current_one(tmp_path, connections, lake, names,
+                                                                         registry):
     topic, bucket = names["topic"], names["bucket"]
     current = json.loads(DEFAULT_AVRO_SCHEMA.read_text())
     older = dict(current, fields=[f for f in current["fields"] if f["name"] not in ("user_agent", "amount")])
@@ -80,7 +79,6 @@ def test_an_older_schema_version_mid_stream_is_read_into_the_current_one(tmp_pat
                            avro_schema=older_file)
     second = produce_events(connections, topic, 500, partitions=1, seed=22, value_format="avro",
                             start_ms=START_MS + 3 * 3_600_000)
-    registry = SchemaRegistryClient({"url": connections.schema_registry_url})
     assert len(registry.get_versions(f"{topic}-value")) == 2
 
     result = run_sink(config_for(tmp_path, names, topic, bucket, **{"value.converter": AVRO}))
@@ -92,12 +90,11 @@ def test_an_older_schema_version_mid_stream_is_read_into_the_current_one(tmp_pat
     assert not any(no_ua for o, no_ua, _ in got if o >= len(first))
 
 
-def test_sluice_produce_avro_from_the_command_line(connections, names):
+def test_sluice_produce_avro_from_the_command_line(connections, names, registry):
     out = subprocess.run([SLUICE, "produce", "--topic", names["topic"], "--count", "50", "--format", "avro",
                           "--quiet"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert json.loads(out.stdout.splitlines()[-1])["total"] == 50
-    registry = SchemaRegistryClient({"url": connections.schema_registry_url})
     assert registry.get_latest_version(f"{names['topic']}-value").version == 1
 
 
