@@ -31,6 +31,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -154,7 +155,7 @@ def file_floor(connections: Connections, bucket: str, topic: str, flush_size: in
 def stage_profile(connections: Connections, topic: str, bucket: str, batch: int, extra: dict | None = None) -> dict:
     """Seconds per stage for one flush-sized batch of one partition, in this process."""
     from ingest.config import parse_sink_config
-    from ingest.schema import load_schema
+    from ingest.sink import reader_schema
     from ingest.sink.records import RecordConverter
     from ingest.sink.storage import Storage
     from ingest.sink.writer import file_bytes
@@ -172,7 +173,8 @@ def stage_profile(connections: Connections, topic: str, bucket: str, batch: int,
         messages += consumer.consume(num_messages=batch - len(messages), timeout=1.0)
     t_consume = time.perf_counter() - t0
     consumer.close()
-    converter = RecordConverter(cfg, load_schema(cfg.schema_file), lambda: 0)
+    cfg = reader_schema.resolve(cfg, threading.Event())  # an Avro config: the registry's schema
+    converter = RecordConverter(cfg, reader_schema.event_schema(cfg), lambda: 0)
     converter.convert(topic, 0, messages[:100])  # warm-up
     t0 = time.perf_counter()
     converted = converter.convert(topic, 0, messages)

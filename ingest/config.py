@@ -19,7 +19,6 @@ from ingest.converter import ValueConverter, parse_value_converter
 from ingest.errors import ConfigError
 
 DEFAULT_SCHEMA = REPO_ROOT / "config" / "events.schema.json"
-DEFAULT_AVRO_SCHEMA = REPO_ROOT / "config" / "events.avsc"  # the reader schema of Avro topics
 
 PARTITIONERS = {
     "io.confluent.connect.storage.partitioner.DefaultPartitioner": "default",
@@ -80,7 +79,7 @@ class SinkConfig:
     dlq_topic: str
     dlq_replication_factor: int
     dlq_context_headers: bool
-    schema_file: Path
+    schema_file: Path | None  # None: an Avro sink reads into its subjects' latest registered schema
     watermark_lateness_ms: int
     watermark_interval_ms: int  # at most one watermark write per partition per interval (0: after every commit)
     connections: Connections
@@ -90,6 +89,7 @@ class SinkConfig:
     warnings: tuple[str, ...] = ()
     rotation: str = "sluice"  # sluice.rotation: "confluent" also closes files when the encoded partition changes
     value_converter: ValueConverter = field(default_factory=ValueConverter)
+    reader_schema: dict | None = None  # the Avro reader schema the sink resolved from the registry at start
 
     @property
     def group_id(self) -> str:
@@ -256,11 +256,13 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
     converter, converter_keys, converter_warnings = parse_value_converter(r.raw, env.schema_registry_url)
     r.used |= converter_keys
     warnings += converter_warnings
-    default_schema = DEFAULT_AVRO_SCHEMA if converter.kind == "avro" else DEFAULT_SCHEMA
-    schema_file = Path(r.get("sluice.schema.file", str(default_schema)))
+    given = r.get("sluice.schema.file")
+    schema_file = Path(given or DEFAULT_SCHEMA)
     if not schema_file.is_absolute():
         schema_file = (REPO_ROOT / schema_file).resolve()
-    if not schema_file.is_file():
+    if given is None and converter.kind == "avro":
+        schema_file = None  # the registry's: ingest.sink.reader_schema resolves it when the sink starts
+    elif not schema_file.is_file():
         raise ConfigError("sluice.schema.file", str(schema_file),
                           "a JSON Schema (.json), Avro schema (.avsc) or Arrow schema file that exists")
     overrides = {k.removeprefix("consumer.override."): v for k, v in r.raw.items() if k.startswith("consumer.")}

@@ -41,15 +41,20 @@ def schema_document(path: Path) -> bytes:
     """What the sink records for the schema file it validates with (a `.json` file as is, as `load_schema` reads)."""
     if path.suffix == ".json":
         return path.read_bytes()
-    return json.dumps(json_schema(load_schema(path)), indent=2).encode()
+    return json_bytes(load_schema(path))
+
+
+def json_bytes(schema: EventSchema) -> bytes:
+    return json.dumps(json_schema(schema), indent=2).encode()
 
 
 class SchemaRecorder:
     """The sink's recording: each topic's schema once per process (its tasks share it), when first assigned, so
     before anything of the topic is committed. A PUT that fails (after Storage's retries) raises: the task ends."""
 
-    def __init__(self, storage: Storage, connector: str, schema_file: Path):
-        self.storage, self.connector, self.document = storage, connector, schema_document(schema_file)
+    def __init__(self, storage: Storage, connector: str, schema: Path | EventSchema):
+        self.storage, self.connector = storage, connector
+        self.document = schema_document(schema) if isinstance(schema, Path) else json_bytes(schema)
         self.recorded: set[str] = set()
         self.lock = threading.Lock()
 

@@ -11,6 +11,7 @@ from ingest.clients import ensure_topic
 from ingest.config import SinkConfig
 from ingest.errors import SluiceError
 from ingest.lake.schemas import SchemaRecorder
+from ingest.sink import reader_schema
 from ingest.sink.dlq import DLQ_MAX_MESSAGE_BYTES
 from ingest.sink.stats import summary, totals
 from ingest.sink.storage import Storage
@@ -27,13 +28,33 @@ def run_sink(config: SinkConfig, instance_id: str | None = None, create_bucket: 
         log.warning("config: %s", warning)
     storage = Storage(config.connections, config.bucket, config.s3_retry_backoff_ms, config.s3_retry_timeout_ms)
     storage.ensure_bucket(create_bucket)
-    record_schemas = SchemaRecorder(storage, config.name, config.schema_file)  # for the DLQ job to validate alike
     if config.errors_tolerance == "all" and config.dlq_topic:
         ensure_topic(config.connections, config.dlq_topic, 1, config.dlq_replication_factor,
                      {"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)})
 
     stop = threading.Event()
+
+    def on_signal(signum, _frame) -> None:
+        log.info("%s: flushing open files, uploading and committing before exit", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        resolved = reader_schema.resolve(config, stop)  # an Avro sink without a schema file: the registry's
+        if resolved is None:
+            log.info("stopped while waiting for the schema registry; nothing was consumed")
+            return 0
+        return _run_tasks(resolved, storage, stop, instance_id, exit_when_idle, stats_every)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _run_tasks(config: SinkConfig, storage: Storage, stop: threading.Event, instance_id: str | None,
+               exit_when_idle: float | None, stats_every: float) -> int:
     failures: list[BaseException] = []
+    # Each topic's schema, for the DLQ job to validate alike: a schema file as it is, else the registry's.
+    record_schemas = SchemaRecorder(storage, config.name, config.schema_file or reader_schema.event_schema(config))
     tasks = [SinkTask(config, i, stop, instance_id, on_topics=record_schemas) for i in range(config.tasks_max)]
 
     def run(task: SinkTask) -> None:
@@ -43,11 +64,6 @@ def run_sink(config: SinkConfig, instance_id: str | None = None, create_bucket: 
             failures.append(exc)
             stop.set()
 
-    def on_signal(signum, _frame) -> None:
-        log.info("%s: flushing open files, uploading and committing before exit", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     threads = [threading.Thread(target=run, args=(t,), name=f"sink-task-{t.task_id}") for t in tasks]
     started = time.monotonic()
     for thread in threads:
@@ -55,25 +71,21 @@ def run_sink(config: SinkConfig, instance_id: str | None = None, create_bucket: 
     log.info("sink %s: %d task(s) in group %s, writing s3://%s/%s", config.name, len(tasks), config.group_id,
              config.bucket, config.topics_dir)
     last_report = started
-    try:
-        while any(t.is_alive() for t in threads):
-            time.sleep(0.2)
-            now = time.monotonic()
-            if now - last_report >= stats_every:
-                log.info("progress: %s", summary(tasks))
-                last_report = now
-            if exit_when_idle is not None and not stop.is_set():
-                total = totals(tasks)
-                # Idle counts from the last record, or the last (re)assignment; before any, give the group time.
-                since = max(total.last_message, total.assigned_at) if total.assigned_at else started + JOIN_GRACE_S
-                if now - since >= exit_when_idle and total.fetch_lag == 0:
-                    log.info("no records for %.0fs: stopping", exit_when_idle)
-                    stop.set()
-        for thread in threads:
-            thread.join()
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    while any(t.is_alive() for t in threads):
+        time.sleep(0.2)
+        now = time.monotonic()
+        if now - last_report >= stats_every:
+            log.info("progress: %s", summary(tasks))
+            last_report = now
+        if exit_when_idle is not None and not stop.is_set():
+            total = totals(tasks)
+            # Idle counts from the last record, or the last (re)assignment; before any, give the group time.
+            since = max(total.last_message, total.assigned_at) if total.assigned_at else started + JOIN_GRACE_S
+            if now - since >= exit_when_idle and total.fetch_lag == 0:
+                log.info("no records for %.0fs: stopping", exit_when_idle)
+                stop.set()
+    for thread in threads:
+        thread.join()
     log.info("final: %s", summary(tasks))
     for exc in failures:
         if isinstance(exc, SluiceError):

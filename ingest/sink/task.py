@@ -26,10 +26,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from ingest.clients import FETCH_SETTINGS, kafka_config
 from ingest.config import SinkConfig
 from ingest.errors import CommitFailed, SinkStopped
-from ingest.schema import load_schema
 from ingest.sink.commit import Pending, Round, RoundCommitter, pend
 from ingest.sink.dlq import DeadLetter, DeadLetterQueue
 from ingest.sink.partition_writer import ClosedRound, PartitionWriter
+from ingest.sink.reader_schema import event_schema
 from ingest.sink.records import PartitionBatch, RecordConverter
 from ingest.sink.stats import TaskStats, lags
 from ingest.sink.storage import Storage
@@ -52,7 +52,7 @@ class SinkTask:
         self.batch_size = min(batch_size, max(config.flush_size, 500))
         self.stats = TaskStats()
         self._waiting_for_topic = False  # logged once: a topic subscribed to does not exist (yet)
-        self.converter = RecordConverter(config, load_schema(config.schema_file), clock_ms)
+        self.converter = RecordConverter(config, event_schema(config), clock_ms)
         self.storage = Storage(config.connections, config.bucket, config.s3_retry_backoff_ms,
                                config.s3_retry_timeout_ms, timeout=S3_TIMEOUT_S)
         # Unique per process unless the instance id makes it stable: a restart then fences its predecessor at once.

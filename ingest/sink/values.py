@@ -7,7 +7,6 @@ import json
 
 from ingest.avro import BadValue, WireFormatReader
 from ingest.config import SinkConfig
-from ingest.schema import load_avro_schema
 from ingest.sink.decode import CONVERTER_EXCEPTION, Decoded
 
 ENVELOPE_REASON = ('JsonConverter with schemas.enable requires "schema" and "payload" fields and may not contain '
@@ -46,7 +45,9 @@ def value_reader(config: SinkConfig):
     if converter.kind == "avro":
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
-        return WireFormatReader(load_avro_schema(config.schema_file),
+        from ingest.sink.reader_schema import avro_reader_document
+
+        return WireFormatReader(avro_reader_document(config),
                                 SchemaRegistryClient(converter.registry_config()))
     return EnvelopeReader() if converter.envelope else None
 

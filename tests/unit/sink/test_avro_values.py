@@ -46,7 +46,8 @@ def converter(value_converter: str | None, registry: Registry | None = None) -> 
         "topics": "events", "s3.bucket.name": "lake", "flush.size": "100", "timezone": "UTC", "locale": "en-US",
         "partitioner.class": "io.confluent.connect.storage.partitioner.HourlyPartitioner",
         "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
-        "value.converter.schema.registry.url": "http://127.0.0.1:1/apis/ccompat/v7", **keys}}, CONN)
+        "value.converter.schema.registry.url": "http://127.0.0.1:1/apis/ccompat/v7",
+        "sluice.schema.file": str(DEFAULT_AVRO_SCHEMA), **keys}}, CONN)
     result = RecordConverter(config, load_schema(config.schema_file), lambda: 0)
     if registry is not None:
         result.values.registry = registry
@@ -140,3 +141,48 @@ def test_schema_compatibility_is_checked_and_what_differs_from_confluent_is_said
     assert not any("schema.compatibility" in w for w in backward.warnings)
     assert backward.value_converter.registry_config() == {"url": "http://127.0.0.1:1", "timeout": 10}
     assert "unknown config key" not in " ".join(backward.warnings)
+
+
+class Subjects:
+    """The registry's get_latest_version(subject), in process: a subject appears after `missing` asks."""
+
+    def __init__(self, schemas: dict[str, dict], missing: int = 0):
+        self.schemas, self.missing, self.asked = schemas, missing, []
+
+    def get_latest_version(self, subject: str):
+        from confluent_kafka.schema_registry import RegisteredSchema
+
+        self.asked.append(subject)
+        if self.missing or subject not in self.schemas:
+            self.missing = max(self.missing - 1, 0)
+            raise SchemaRegistryError(404, 40401, "Subject not found")
+        return RegisteredSchema(schema_id=3, guid=None, schema=Schema(json.dumps(self.schemas[subject]), "AVRO"),
+                                subject=subject, version=2)
+
+
+def avro_config(**keys: str):
+    return parse_sink_config({"config": {
+        "s3.bucket.name": "lake", "flush.size": "100", "value.converter": "AvroConverter",
+        "value.converter.schema.registry.url": "http://127.0.0.1:1", **keys}}, CONN)
+
+
+def test_without_a_schema_file_the_sink_writes_its_subjects_latest_registered_schema():
+    import threading
+
+    from ingest.sink import reader_schema
+
+    config = avro_config(topics="a,b")
+    assert config.schema_file is None
+    client, waits = Subjects({"a-value": V1, "b-value": V1}, missing=2), []
+    resolved = reader_schema.resolve(config, threading.Event(), client, sleep=waits.append)
+    assert resolved.reader_schema == V1 and client.asked == ["a-value"] * 3 + ["b-value"] and waits == [2.0, 2.0]
+    assert reader_schema.event_schema(resolved).field("amount") is None  # V1 has none
+    with pytest.raises(ConfigError, match="have different latest registered schemas"):
+        reader_schema.resolve(config, threading.Event(), Subjects({"a-value": V1, "b-value": V2}))
+    with pytest.raises(ConfigError, match="topics.regex"):
+        reader_schema.resolve(avro_config(**{"topics.regex": "a.*"}), threading.Event(), Subjects({}))
+    stopped = threading.Event()
+    stopped.set()
+    assert reader_schema.resolve(config, stopped, Subjects({})) is None
+    given = avro_config(topics="a", **{"sluice.schema.file": str(DEFAULT_AVRO_SCHEMA)})
+    assert reader_schema.resolve(given, threading.Event(), Subjects({})) is given
