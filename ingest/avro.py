@@ -2,12 +2,11 @@
 the sink's reader schema (whose EventSchema `ingest.schema.from_avro_schema` makes).
 
 A value is read with the writer's schema, fetched from the registry by id once per process, and resolved into
-the reader schema (`config/events.avsc` or `sluice.schema.file`) by Avro's rules: a field the writer lacks takes
-the reader's default, a field the reader lacks is dropped. Each record is then handed on as JSON text, which the
-sink's JSON decoder checks against the same EventSchema as a JSON value: one set of rules (required fields, time
-ranges, numeric bounds) for both formats.
+the reader schema (`sluice.schema.file`, else the subject's latest version: ingest.sink.reader_schema) by Avro's
+rules: a field the writer lacks takes the reader's default, a field the reader lacks is dropped. Each record is
+then handed on as JSON text, which the sink's JSON decoder checks against the same EventSchema as a JSON value:
+one set of rules (required fields, time ranges, numeric bounds) for both formats.
 """
-
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +25,10 @@ from ingest.errors import SluiceError
 log = logging.getLogger(__name__)
 
 MAGIC = 0
+
+
 def _plain(value: object) -> object:
-    if isinstance(value, dt.datetime):
+    if isinstance(value, dt.date | dt.time):  # datetime too; nested logical types (date, time-*) as ISO text
         return value.isoformat()
     if isinstance(value, uuid.UUID | Decimal):
         return str(value)

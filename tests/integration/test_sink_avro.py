@@ -117,3 +117,48 @@ def test_a_registry_that_is_down_is_waited_for_and_nothing_is_dead_lettered(tmp_
     got = lake.sql(f"select _kafka_offset from read_parquet('s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet') "
                    "order by 1").fetchall()
     assert [o for (o,) in got] == [o for _, o, _ in deliveries]
+
+
+def test_a_topic_of_any_registered_schema_lands_with_that_schemas_columns(tmp_path, connections, lake, names,
+                                                                           registry):
+    """Values made by confluent-kafka's own AvroSerializer, of a schema that is not Sluice's: the Parquet columns
+    come from the registered schema (no sluice.schema.file), logical types included."""
+    import datetime as dt
+    import uuid
+
+    from confluent_kafka import Producer
+    from confluent_kafka.schema_registry.avro import AvroSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    from ingest.clients import ensure_topic, kafka_config
+
+    topic, bucket = names["topic"], names["bucket"]
+    order = {"type": "record", "name": "Order", "namespace": "shop", "fields": [
+        {"name": "order_id", "type": {"type": "string", "logicalType": "uuid"}},
+        {"name": "placed_at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "quantity", "type": "int"},
+        {"name": "note", "type": ["null", "string"], "default": None}]}
+    serialize = AvroSerializer(registry, json.dumps(order))
+    ensure_topic(connections, topic, 1)
+    producer = Producer(kafka_config(connections))
+    base = dt.datetime(2024, 1, 15, 10, 0, tzinfo=dt.UTC)
+    sent = [{"order_id": str(uuid.UUID(int=i + 1)), "placed_at": base + dt.timedelta(minutes=i), "quantity": i,
+             "note": None if i % 2 else f"n{i}"} for i in range(90)]
+    for record in sent:
+        producer.produce(topic, serialize(record, SerializationContext(topic, MessageField.VALUE)))
+    assert producer.flush(30) == 0
+
+    result = run_sink(config_for(tmp_path, names, topic, bucket, **{"value.converter": AVRO,
+                                                                     "timestamp.field": "placed_at"}))
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "reader schema: subject" in result.stdout
+    files = f"s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet"
+    columns = lake.sql(f"describe select * exclude (_kafka_topic, _kafka_partition, _kafka_offset, "
+                       f"_kafka_timestamp, _kafka_key) from read_parquet('{files}')").fetchall()
+    assert [(c[0], c[1]) for c in columns] == [("order_id", "VARCHAR"), ("placed_at", "TIMESTAMP WITH TIME ZONE"),
+                                               ("quantity", "BIGINT"), ("note", "VARCHAR")]
+    got = lake.sql(f"select order_id, placed_at, quantity, note from read_parquet('{files}') order by quantity")
+    assert got.fetchall() == [(r["order_id"], r["placed_at"], r["quantity"], r["note"]) for r in sent]
+    hours = lake.sql(f"select distinct regexp_extract(filename, 'hour=(\\d+)', 1) from read_parquet('{files}', "
+                     "filename=true) order by 1").fetchall()
+    assert hours == [("10",), ("11",)]  # 90 minutes from 10:00: filed by placed_at
