@@ -33,7 +33,9 @@ KINDS = {
     "integer": pa.int64(),
     "number": pa.float64(),
     "boolean": pa.bool_(),
+    "decimal": None,  # decimal128(precision, scale) of the field
 }
+MAX_DECIMAL_PRECISION = 38  # Arrow's decimal128, Parquet's and DuckDB's widest exact decimal
 DEFAULT_TIME_RANGE = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
 # JSON Schema (2020-12) keywords of a numeric range, in the order a value is checked against them.
 RANGE_KEYWORDS = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
@@ -61,6 +63,12 @@ class FieldSpec:
     required: bool
     time_range: tuple[dt.datetime, dt.datetime] | None = None  # for timestamps: [min, max)
     number_range: NumberRange | None = None  # for integers and numbers with bounds
+    precision: int | None = None  # for decimals: digits in all
+    scale: int | None = None  # for decimals: digits after the point
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return pa.decimal128(self.precision, self.scale) if self.kind == "decimal" else KINDS[self.kind]
 
 
 @dataclass(frozen=True)
@@ -72,12 +80,23 @@ class EventSchema:
 
     def arrow_schema(self) -> pa.Schema:
         """The schema of a raw-zone file: the event's fields, then the Kafka coordinates."""
-        own = [pa.field(f.name, KINDS[f.kind], nullable=not f.required) for f in self.fields]
+        own = [pa.field(f.name, f.arrow_type, nullable=not f.required) for f in self.fields]
         return pa.schema(own + list(KAFKA_COLUMNS))
+
+
+def decimal_digits(key: str, precision: object, scale: object) -> tuple[int, int]:
+    """(precision, scale) of a decimal field, checked: 1 <= precision <= 38, 0 <= scale <= precision."""
+    if not isinstance(precision, int) or isinstance(precision, bool) or not 1 <= precision <= MAX_DECIMAL_PRECISION:
+        raise ConfigError(f"{key}.precision", precision, f"an integer from 1 to {MAX_DECIMAL_PRECISION}")
+    if not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= precision:
+        raise ConfigError(f"{key}.scale", scale, f"an integer from 0 to the precision ({precision})")
+    return precision, scale
 
 
 def _kind(name: str, spec: dict) -> str:
     kind, fmt = spec.get("type"), spec.get("format")
+    if fmt == "decimal":  # {"type": ["number", "string"], "format": "decimal", "precision": P, "scale": S}
+        return "decimal"
     if isinstance(kind, list):  # ["string", "null"]: nullable, same kind
         kind = next((k for k in kind if k != "null"), None)
     if kind == "string":
@@ -146,7 +165,9 @@ def from_json_schema(document: dict) -> EventSchema:
                 _time(name, spec.get("formatMinimum"), DEFAULT_TIME_RANGE[0]),
                 _time(name, spec.get("formatMaximum"), DEFAULT_TIME_RANGE[1]),
             )
-        fields.append(FieldSpec(name, kind, name in required, time_range, _number_range(name, kind, spec)))
+        digits = decimal_digits(f"properties.{name}", spec.get("precision"), spec.get("scale", 0)) \
+            if kind == "decimal" else (None, None)
+        fields.append(FieldSpec(name, kind, name in required, time_range, _number_range(name, kind, spec), *digits))
     return EventSchema(tuple(fields))
 
 
@@ -162,6 +183,9 @@ def from_arrow_schema(schema: pa.Schema) -> EventSchema:
             kind = "uuid"
         elif pa.types.is_timestamp(f.type):
             kind = "timestamp"
+        elif pa.types.is_decimal(f.type):
+            fields.append(FieldSpec(f.name, "decimal", not f.nullable, None, None, f.type.precision, f.type.scale))
+            continue
         elif f.type in by_type:
             kind = by_type[f.type]
         else:
@@ -172,15 +196,17 @@ def from_arrow_schema(schema: pa.Schema) -> EventSchema:
 
 # Avro type -> EventSchema kind
 AVRO_PRIMITIVES = {"string": "string", "int": "integer", "long": "integer", "float": "number", "double": "number",
-              "boolean": "boolean", "enum": "string", "record": "json", "map": "json", "array": "json"}
+                   "boolean": "boolean", "enum": "string", "record": "json", "map": "json", "array": "json"}
 AVRO_LOGICAL = {("string", "uuid"): "uuid", ("long", "timestamp-millis"): "timestamp",
-           ("long", "timestamp-micros"): "timestamp"}
+                ("long", "timestamp-micros"): "timestamp", ("bytes", "decimal"): "decimal",
+                ("fixed", "decimal"): "decimal"}
 AVRO_SUPPORTED = ("string, int, long, float, double, boolean, enum, record, map, array, string/uuid, "
-             "long/timestamp-millis, long/timestamp-micros, and a union of one of them with null")
+                  "long/timestamp-millis, long/timestamp-micros, bytes/decimal, fixed/decimal, and a union of one "
+                  "of them with null")
 
 
-def _avro_kind(name: str, avro_type: object) -> tuple[str, bool]:
-    """(EventSchema kind, nullable) of a field's Avro type."""
+def _avro_kind(name: str, avro_type: object) -> tuple[str, bool, dict]:
+    """(EventSchema kind, nullable, the type's attributes) of a field's Avro type."""
     nullable = False
     if isinstance(avro_type, list):
         others = [t for t in avro_type if t != "null"]
@@ -194,11 +220,11 @@ def _avro_kind(name: str, avro_type: object) -> tuple[str, bool]:
             kind = AVRO_LOGICAL.get((base, logical))
             if kind is None:
                 raise ConfigError(f"fields.{name}.type", json.dumps(avro_type), AVRO_SUPPORTED)
-            return kind, nullable
+            return kind, nullable, avro_type
         avro_type = base
     if avro_type not in AVRO_PRIMITIVES:
         raise ConfigError(f"fields.{name}.type", json.dumps(avro_type), AVRO_SUPPORTED)
-    return AVRO_PRIMITIVES[avro_type], nullable
+    return AVRO_PRIMITIVES[avro_type], nullable, {}
 
 
 def from_avro_schema(document: dict) -> EventSchema:
@@ -210,10 +236,12 @@ def from_avro_schema(document: dict) -> EventSchema:
     fields = []
     for spec in document["fields"]:
         name = spec["name"]
-        kind, nullable = _avro_kind(name, spec["type"])
+        kind, nullable, attributes = _avro_kind(name, spec["type"])
         bounds = {k: v for k, v in spec.items() if k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")}
+        digits = decimal_digits(f"fields.{name}.type", attributes.get("precision"), attributes.get("scale", 0)) \
+            if kind == "decimal" else (None, None)
         fields.append(FieldSpec(name, kind, not nullable, DEFAULT_TIME_RANGE if kind == "timestamp" else None,
-                                _number_range(name, kind, bounds)))
+                                _number_range(name, kind, bounds), *digits))
     return EventSchema(tuple(fields))
 
 

@@ -21,7 +21,8 @@ from ingest.sink.storage import Storage
 # EventSchema kind -> the JSON Schema `type` / `format` that from_json_schema reads as that kind
 JSON_TYPES = {"string": {"type": "string"}, "uuid": {"type": "string", "format": "uuid"},
               "timestamp": {"type": "string", "format": "date-time"}, "json": {"type": "object"},
-              "integer": {"type": "integer"}, "number": {"type": "number"}, "boolean": {"type": "boolean"}}
+              "integer": {"type": "integer"}, "number": {"type": "number"}, "boolean": {"type": "boolean"},
+              "decimal": {"type": ["number", "string"], "format": "decimal"}}
 
 
 def json_schema(schema: EventSchema) -> dict:
@@ -29,6 +30,8 @@ def json_schema(schema: EventSchema) -> dict:
     properties = {}
     for f in schema.fields:
         spec = dict(JSON_TYPES[f.kind])
+        if f.kind == "decimal":
+            spec |= {"precision": f.precision, "scale": f.scale}
         if f.time_range is not None:
             spec |= {"formatMinimum": f.time_range[0].isoformat(), "formatMaximum": f.time_range[1].isoformat()}
         if f.number_range is not None:

@@ -57,6 +57,7 @@ def _checks(k: int, f: FieldSpec) -> list[tuple[str, str]]:
         "timestamp": ("('VARCHAR')", "an ISO 8601 string"), "json": ("('OBJECT', 'ARRAY')", "an object or array"),
         "integer": ("('BIGINT', 'UBIGINT')", "an integer"), "number": ("('BIGINT', 'UBIGINT', 'DOUBLE')", "a number"),
         "boolean": ("('BOOLEAN')", "true or false"),
+        "decimal": ("('BIGINT', 'UBIGINT', 'DOUBLE', 'VARCHAR')", "a decimal number (best as a string)"),
     }[f.kind]
     must_be = quote(f"field {name} must be {described}, got ")
     checks.append((f"{present} and {t} not in {allowed}", f"{must_be} || lower({t})"))
@@ -67,6 +68,9 @@ def _checks(k: int, f: FieldSpec) -> list[tuple[str, str]]:
                            f"{quote(f'field {name} is {says} {shown_number(bound)}: ')} || {shown}"))
     if f.kind == "uuid":
         checks.append((f"{present} and {v} is null", f"{quote(f'field {name} is not a uuid: ')} || left({s}, 60)"))
+    if f.kind == "decimal":
+        fits = quote(f"field {name} does not fit decimal({f.precision}, {f.scale}): ")
+        checks.append((f"{present} and ({v} is null or {v} <> try_cast({s} as decimal(38, 18)))", f"{fits} || {shown}"))
     if f.kind == "timestamp":
         lo, hi = (x.isoformat() for x in f.time_range)
         not_iso = quote(f"field {name} is not an ISO 8601 time: ")
@@ -82,7 +86,7 @@ def _typed(k: int, f: FieldSpec) -> str:
     return {
         "string": s, "uuid": f"try_cast({s} as uuid)", "timestamp": f"try_cast({s} as timestamptz)",
         "json": f"{j}::varchar", "integer": f"try_cast({j} as bigint)", "number": f"try_cast({j} as double)",
-        "boolean": f"try_cast({j} as boolean)",
+        "boolean": f"try_cast({j} as boolean)", "decimal": f"try_cast({s} as decimal({f.precision}, {f.scale}))",
     }[f.kind]
 
 

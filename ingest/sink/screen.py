@@ -20,7 +20,7 @@ _KINDS = {
     "string": ("('VARCHAR')", "VARCHAR"), "uuid": ("('VARCHAR')", "VARCHAR"),
     "timestamp": ("('VARCHAR')", "VARCHAR"), "json": ("('OBJECT', 'ARRAY')", "JSON"),
     "integer": ("('BIGINT', 'UBIGINT')", "BIGINT"), "number": ("('BIGINT', 'UBIGINT', 'DOUBLE')", "DOUBLE"),
-    "boolean": ("('BOOLEAN')", "BOOLEAN"),
+    "boolean": ("('BOOLEAN')", "BOOLEAN"), "decimal": ("('BIGINT', 'UBIGINT', 'DOUBLE', 'VARCHAR')", "VARCHAR"),
 }
 
 
@@ -28,15 +28,18 @@ def _value(k: int, f: FieldSpec) -> str:
     """The field's typed value, as the full query types it."""
     raw = f"j.{ident(f.name)}"
     return {"uuid": f"try_cast({raw} as uuid)", "timestamp": f"try_cast({raw} as timestamptz)",
-            "json": f"{raw}::varchar"}.get(f.kind, raw)
+            "json": f"{raw}::varchar",
+            "decimal": f"try_cast({raw} as decimal({f.precision}, {f.scale}))"}.get(f.kind, raw)
 
 
 def _passes(k: int, f: FieldSpec) -> str:
     """True when field k is as the schema wants it: its type ty[k + 1], its typed value v{k}."""
     t, v = f"ty[{k + 1}]", f"v{k}"
     conditions = [f"{t} in {_KINDS[f.kind][0]}"]
-    if f.kind in ("uuid", "timestamp", "integer"):  # an integer beyond int64 reads as null
+    if f.kind in ("uuid", "timestamp", "integer", "decimal"):  # an integer beyond int64 reads as null
         conditions.append(f"{v} is not null")
+    if f.kind == "decimal":  # no digits rounded away
+        conditions.append(f"{v} = try_cast(r{k} as decimal(38, 18))")
     if f.kind == "timestamp":
         lo, hi = (quote(x.isoformat()) for x in f.time_range)
         conditions.append(f"{v} >= {lo}::timestamptz and {v} < {hi}::timestamptz")
@@ -53,7 +56,8 @@ def build_screen_query(schema: EventSchema, text_given: bool = False) -> str:
     fields = list(enumerate(schema.fields, start=1))
     paths = ", ".join(["'$'"] + [quote("$." + json_path_key(f.name)) for f in schema.fields])
     structure = quote(json.dumps({f.name: _KINDS[f.kind][1] for f in schema.fields}))
-    values = ",\n".join(f"        {_value(k, f)} as v{k}" for k, f in fields)
+    raw = {k: f", j.{ident(f.name)} as r{k}" for k, f in fields if f.kind == "decimal"}  # its text, to compare
+    values = ",\n".join(f"        {_value(k, f)} as v{k}{raw.get(k, '')}" for k, f in fields)
     clean = "\n        and ".join(["ty[1] = 'OBJECT'"] + [_passes(k, f) for k, f in fields])
     out = ",\n".join(f"    {f'v{k}::varchar' if f.kind == 'uuid' else f'v{k}'} as {ident(f.name)}" for k, f in fields)
     return f"""

@@ -153,8 +153,8 @@ def test_a_topic_of_any_registered_schema_lands_with_that_schemas_columns(tmp_pa
     assert result.returncode == 0, result.stdout[-4000:]
     assert "reader schema: subject" in result.stdout
     files = f"s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet"
-    columns = lake.sql(f"describe select * exclude (_kafka_topic, _kafka_partition, _kafka_offset, "
-                       f"_kafka_timestamp, _kafka_key) from read_parquet('{files}', hive_partitioning=false)").fetchall()
+    columns = lake.sql(f"describe select * exclude (_kafka_topic, _kafka_partition, _kafka_offset, _kafka_timestamp, "
+                       f"_kafka_key) from read_parquet('{files}', hive_partitioning=false)").fetchall()
     assert [(c[0], c[1]) for c in columns] == [("order_id", "VARCHAR"), ("placed_at", "TIMESTAMP WITH TIME ZONE"),
                                                ("quantity", "BIGINT"), ("note", "VARCHAR")]
     got = lake.sql(f"select order_id, placed_at, quantity, note from read_parquet('{files}') order by quantity")
