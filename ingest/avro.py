@@ -48,15 +48,23 @@ class WireFormatReader:
     reader schema. A registry that does not answer is asked again for `registry_timeout_s`, then the task stops:
     a value is never dead-lettered for the registry's sake."""
 
-    def __init__(self, reader_schema: dict, registry, registry_timeout_s: float = 120.0, sleep=time.sleep):
+    def __init__(self, reader_schema: dict, registry, registry_timeout_s: float = 120.0, sleep=time.sleep,
+                 reader_id: int | None = None):
         self.reader = fastavro.parse_schema(reader_schema)
+        # With the reader from the registry (its id known), a writer schema registered later replaces it, as
+        # Confluent's connector moves to a newer schema version under BACKWARD; `changed` tells the converter.
+        self.reader_document, self.reader_id, self.changed = reader_schema, reader_id, False
         self.registry, self.timeout_s, self.sleep = registry, registry_timeout_s, sleep
         self.writers: dict[int, object] = {}
+        self.documents: dict[int, dict] = {}  # the writer schemas as registered
         self.unknown: dict[int, str] = {}
 
     def to_json(self, values: list[bytes | None]) -> tuple[list[bytes | None], list[BadValue]]:
         """JSON text for each value (None stays None, for the decoder's null rules; a bad value's slot is None too)
         and the values that are not Avro of a schema the registry knows, with why."""
+        self.changed = False
+        if self.reader_id is not None:
+            self._follow_newer(values)
         texts: list[bytes | None] = []
         bad: list[BadValue] = []
         for i, value in enumerate(values):
@@ -80,6 +88,19 @@ class WireFormatReader:
             texts.append(None)
             bad.append(BadValue(i, reason))
         return texts, bad
+
+    def _follow_newer(self, values: list[bytes | None]) -> None:
+        """A batch with values of a schema registered after the reader's: read the whole batch (older values
+        projected) into the newest of them."""
+        ids = {int.from_bytes(v[1:5], "big") for v in values if v is not None and len(v) >= 5 and v[0] == MAGIC}
+        newer = sorted((i for i in ids if i > self.reader_id and self._writer(i) is not None), reverse=True)
+        if not newer:
+            return
+        document = self.documents[newer[0]]
+        log.info("schema id %d, registered after the reader's (id %d), becomes the reader schema: files close and "
+                 "the next ones have its columns", newer[0], self.reader_id)
+        self.reader, self.reader_document, self.reader_id, self.changed = (
+            self.writers[newer[0]], document, newer[0], True)
 
     def _read(self, value: bytes, writer) -> bytes:
         stream = io.BytesIO(value)
@@ -118,14 +139,16 @@ class WireFormatReader:
             self.unknown[schema_id] = f"schema id {schema_id} is {schema.schema_type}, not AVRO"
             return None
         try:
-            parsed = fastavro.parse_schema(json.loads(schema.schema_str))
+            document = json.loads(schema.schema_str)
+            parsed = fastavro.parse_schema(document)
+            self.documents[schema_id] = document
             # The reader's own schema needs no resolution (a third of the read's time): read with it alone.
             self.writers[schema_id] = self.reader if parsed == self.reader else parsed
         except Exception as exc:  # a registered schema fastavro cannot read: its values cannot be read either
             self.unknown[schema_id] = f"schema id {schema_id} cannot be parsed: {exc}"
             return None
         dropped = sorted(_field_names(self.writers[schema_id]) - _field_names(self.reader))
-        if dropped:
+        if dropped and (self.reader_id is None or schema_id < self.reader_id):
             log.warning("schema id %d has fields the sink's reader schema lacks, which are not written: %s; add them "
                         "(with defaults) to sluice.schema.file to keep them", schema_id, ", ".join(dropped))
         return self.writers[schema_id]

@@ -72,6 +72,6 @@ def parse_value_converter(raw: dict[str, str], registry_url: str) -> tuple[Value
             or "").strip()
     warnings = []
     if compatibility and compatibility != "BACKWARD":
-        warnings.append(f"schema.compatibility={compatibility}: Sluice reads every schema version into the reader "
-                        "schema (sluice.schema.file), as BACKWARD does, so one file never mixes schemas")
+        warnings.append(f"schema.compatibility={compatibility}: Sluice reads older schema versions into the reader "
+                        "schema and moves to newer ones, as BACKWARD does, so one file never mixes schemas")
     return ValueConverter("avro", registry_url=url.rstrip("/"), registry_auth=auth), used, warnings

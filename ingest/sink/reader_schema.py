@@ -42,19 +42,21 @@ def resolve(config: SinkConfig, stop: threading.Event, client=None, sleep=time.s
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
         client = SchemaRegistryClient(config.value_converter.registry_config())
-    documents = {}
+    documents, ids = {}, {}
     for topic in config.topics:
-        documents[topic] = _latest(client, f"{topic}-value", stop, sleep)
-        if documents[topic] is None:
+        latest = _latest(client, f"{topic}-value", stop, sleep)
+        if latest is None:
             return None
+        documents[topic], ids[topic] = latest
     if len({json.dumps(d, sort_keys=True) for d in documents.values()}) > 1:
         raise ConfigError("sluice.schema.file", None,
                           f"an Avro schema file (.avsc): topics {', '.join(config.topics)} have different latest "
                           "registered schemas, and one sink writes one schema")
-    return dataclasses.replace(config, reader_schema=documents[config.topics[0]])
+    first = config.topics[0]
+    return dataclasses.replace(config, reader_schema=documents[first], reader_schema_id=ids[first])
 
 
-def _latest(client, subject: str, stop: threading.Event, sleep) -> dict | None:
+def _latest(client, subject: str, stop: threading.Event, sleep) -> tuple[dict, int] | None:
     from confluent_kafka.schema_registry.error import SchemaRegistryError
 
     wait, said_missing = 0.5, False
@@ -76,7 +78,7 @@ def _latest(client, subject: str, stop: threading.Event, sleep) -> dict | None:
             from_avro_schema(document)  # a schema Sluice cannot write fails here, naming the field
             log.info("reader schema: subject %s version %s (id %s)", subject, registered.version,
                      registered.schema_id)
-            return document
+            return document, registered.schema_id
         log.warning("schema registry: %s; asking again in %.1fs", problem, wait)
         sleep(wait)
         wait = min(wait * 2, 10.0)

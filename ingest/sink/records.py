@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from ingest.config import SinkConfig
 from ingest.errors import ConfigError
-from ingest.schema import EventSchema
+from ingest.schema import EventSchema, from_avro_schema
 from ingest.sink.decode import Decoder
 from ingest.sink.partitioner import DefaultPartitioner, FieldPartitioner, TimeBasedPartitioner
 from ingest.sink.values import value_reader, with_converter_errors
@@ -42,9 +42,19 @@ class PartitionBatch:
 
 class RecordConverter:
     def __init__(self, config: SinkConfig, schema: EventSchema, clock_ms: Callable[[], int]):
-        self.config, self.schema, self.clock_ms = config, schema, clock_ms
-        self.decoder = Decoder(schema, config.timezone)  # zone-less times are in the connector's timezone
+        self.config, self.clock_ms = config, clock_ms
         self.values = value_reader(config)  # value.converter: envelope or Avro -> JSON text first
+        self.schema_changed = False  # set when a newer registered schema became the rows' schema
+        self._use(schema)
+        self.time_partitioner = (
+            TimeBasedPartitioner(config.path_format, config.partition_duration_ms, config.timezone)
+            if config.time_based else None
+        )
+
+    def _use(self, schema: EventSchema) -> None:
+        config = self.config
+        self.schema = schema
+        self.decoder = Decoder(schema, config.timezone)  # zone-less times are in the connector's timezone
         self.arrow_schema = schema.arrow_schema()
         if config.timestamp_extractor == "RecordField":
             spec = schema.field(config.timestamp_field)
@@ -55,10 +65,6 @@ class RecordConverter:
             missing = [f for f in config.partition_fields if schema.field(f) is None]
             if missing:
                 raise ConfigError("partition.field.name", ",".join(missing), "fields of the schema")
-        self.time_partitioner = (
-            TimeBasedPartitioner(config.path_format, config.partition_duration_ms, config.timezone)
-            if config.time_based else None
-        )
 
     def convert(self, topic: str, partition: int, messages: list) -> PartitionBatch:
         return self.convert_many({(topic, partition): messages})[(topic, partition)]
@@ -78,6 +84,9 @@ class RecordConverter:
             decoded = self.decoder.decode(values)
         else:
             texts, bad_values = self.values.to_json(values)
+            if getattr(self.values, "changed", False):
+                self._use(from_avro_schema(self.values.reader_document))
+                self.schema_changed = True
             decoded = with_converter_errors(self.decoder.decode(texts), bad_values)
         good_index = decoded.good["i"].to_numpy()
         bad_index = np.asarray(decoded.bad_index, dtype=np.int64)

@@ -249,7 +249,15 @@ class SinkTask:
         stopped = None
         # a partition without a writer was revoked while its records were in flight: the next owner reads them
         owned = {key: batch for key, batch in by_partition.items() if key in self.writers}
-        for key, batch in (self.converter.convert_many(owned) if owned else {}).items():
+        batches = self.converter.convert_many(owned) if owned else {}
+        if self.converter.schema_changed:  # a newer registered schema: its rows never join a file of the old one
+            self.converter.schema_changed = False
+            self.committer.schema = self.converter.schema
+            for writer in self.writers.values():
+                closed = writer.close_now("schema")
+                if closed is not None:
+                    pend(pending, writer, closed)
+        for key, batch in batches.items():
             stopped = self._process(self.writers[key], batch, pending)
             if stopped is not None:
                 break

@@ -47,8 +47,8 @@ def value_reader(config: SinkConfig):
 
         from ingest.sink.reader_schema import avro_reader_document
 
-        return WireFormatReader(avro_reader_document(config),
-                                SchemaRegistryClient(converter.registry_config()))
+        return WireFormatReader(avro_reader_document(config), SchemaRegistryClient(converter.registry_config()),
+                                reader_id=config.reader_schema_id)
     return EnvelopeReader() if converter.envelope else None
 
 

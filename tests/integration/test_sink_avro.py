@@ -162,3 +162,39 @@ def test_a_topic_of_any_registered_schema_lands_with_that_schemas_columns(tmp_pa
     hours = lake.sql(f"select distinct regexp_extract(filename, 'hour=(\\d+)', 1) from read_parquet('{files}', "
                      "filename=true) order by 1").fetchall()
     assert hours == [("10",), ("11",)]  # 90 minutes from 10:00: filed by placed_at
+
+
+def test_a_new_version_registered_mid_stream_closes_the_files_and_adds_its_columns(tmp_path, connections, lake,
+                                                                                   names, registry):
+    """As Confluent's connector under BACKWARD: the sink starts on v1 (the subject's latest), v2 (new optional
+    fields with defaults) is registered while it runs; files of v1 rows close and later files have v2's columns."""
+    topic, bucket = names["topic"], names["bucket"]
+    current = json.loads(DEFAULT_AVRO_SCHEMA.read_text())
+    older_file = tmp_path / "events-v1.avsc"
+    older_file.write_text(json.dumps(dict(current, fields=[f for f in current["fields"]
+                                                           if f["name"] not in ("user_agent", "amount")])))
+    first = produce_events(connections, topic, 400, partitions=1, seed=41, value_format="avro",
+                           avro_schema=older_file)
+    sink = start_sink(config_for(tmp_path, names, topic, bucket, **{"value.converter": AVRO}), "--exit-when-idle",
+                      "6", log=tmp_path / "sink.log")
+    deadline = time.monotonic() + 60
+    while "good=400 " not in sink_log(sink) and time.monotonic() < deadline:  # v1 consumed, maybe not all written
+        time.sleep(0.5)
+    second = produce_events(connections, topic, 400, partitions=1, seed=42, value_format="avro",
+                            start_ms=START_MS + 3 * 3_600_000)
+    assert sink.wait(timeout=120) == 0, sink_log(sink)[-3000:]
+    assert "becomes the reader schema" in sink_log(sink)
+
+    files = [key for key in lake.sql(f"select file from glob('s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet')")
+             .fetchall()]
+    columns = {key: {c for (c,) in lake.sql(f"select name from parquet_schema('{key}')").fetchall()}
+               for (key,) in files}
+    with_amount = {k for k, c in columns.items() if "amount" in c}
+    assert with_amount and len(with_amount) < len(columns)
+    got = lake.sql(f"select _kafka_offset, amount is null from read_parquet('s3://{bucket}/topics/{topic}/*/*/*/*/"
+                   "*.parquet', union_by_name=true, hive_partitioning=false) order by 1").fetchall()
+    assert [o for o, _ in got] == [o for _, o, _ in first + second]
+    v1_rows = {o for _, o, _ in first}
+    for key in set(columns) - with_amount:  # a v1 file holds v1 rows only
+        offsets = {o for (o,) in lake.sql(f"select _kafka_offset from read_parquet('{key}')").fetchall()}
+        assert offsets <= v1_rows

@@ -186,3 +186,20 @@ def test_without_a_schema_file_the_sink_writes_its_subjects_latest_registered_sc
     assert reader_schema.resolve(config, stopped, Subjects({})) is None
     given = avro_config(topics="a", **{"sluice.schema.file": str(DEFAULT_AVRO_SCHEMA)})
     assert reader_schema.resolve(given, threading.Event(), Subjects({})) is given
+
+
+def test_a_schema_registered_after_the_readers_becomes_the_reader_for_the_whole_batch():
+    import dataclasses
+
+    config = dataclasses.replace(converter("AvroConverter").config, reader_schema=V1, reader_schema_id=1,
+                                 schema_file=None)
+    result = RecordConverter(config, from_avro_schema(V1), lambda: 0)
+    result.values.registry = Registry({1: V1, 2: V2})
+    source = json.loads(next(generate(1, 1, START_MS, seed=9)).value)
+    first = result.convert("events", 0, as_messages([encoder(1, V1)(source)]))
+    assert not result.schema_changed and "amount" not in first.rows.column_names
+    mixed = [encoder(1, V1)(source), encoder(2, V2)(dict(source, amount=2.5))]
+    batch = result.convert("events", 0, as_messages(mixed))
+    assert result.schema_changed and result.values.reader_id == 2
+    assert batch.bad == [] and batch.rows["amount"].to_pylist() == [None, 2.5]
+    assert batch.rows.schema == from_avro_schema(V2).arrow_schema()
