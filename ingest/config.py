@@ -14,6 +14,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.config_reader import ConfigReader
 from ingest.connections import REPO_ROOT, Connections
 from ingest.converter import ValueConverter, parse_value_converter
 from ingest.errors import ConfigError
@@ -106,62 +107,12 @@ class SinkConfig:
         return self.partitioner in ("hourly", "daily", "time")
 
 
-class _Reader:
-    """Takes keys out of the raw config one by one, so what is left at the end is unknown."""
-
-    def __init__(self, raw: dict[str, object]):
-        self.raw = {k: str(v) if not isinstance(v, str) else v for k, v in raw.items()}
-        self.used: set[str] = set()
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        self.used.add(key)
-        value = self.raw.get(key)
-        return default if value is None or value.strip() == "" else value.strip()
-
-    def required(self, key: str, allowed: str) -> str:
-        value = self.get(key)
-        if value is None:
-            raise ConfigError(key, None, allowed)
-        return value
-
-    def integer(self, key: str, default: int | None, minimum: int, allowed: str | None = None) -> int:
-        raw = self.get(key)
-        if raw is None:
-            if default is None:
-                raise ConfigError(key, None, allowed or f"an integer >= {minimum}")
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(key, raw, allowed or f"an integer >= {minimum}") from None
-        if value < minimum and value != -1:
-            raise ConfigError(key, raw, allowed or f"an integer >= {minimum}")
-        return value
-
-    def choice(self, key: str, default: str, allowed: dict[str, str] | tuple[str, ...]) -> str:
-        value = self.get(key, default)
-        names = dict(allowed) if isinstance(allowed, dict) else {v: v for v in allowed}
-        # Confluent's class names are long; the simple class name (e.g. "HourlyPartitioner") is accepted too.
-        by_short = {k.rsplit(".", 1)[-1]: v for k, v in names.items()}
-        if value in names:
-            return names[value]
-        if value in by_short:
-            return by_short[value]
-        raise ConfigError(key, value, ", ".join(names))
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.get(key, str(default).lower()).lower()
-        if value not in ("true", "false"):
-            raise ConfigError(key, value, "true, false")
-        return value == "true"
-
-
 def parse_sink_config(document: dict, connections: Connections | None = None) -> SinkConfig:
     """Validate a Kafka Connect config document (`{"name": ..., "config": {...}}` or the bare config)."""
     raw = document.get("config", document)
     if not isinstance(raw, dict):
         raise ConfigError("config", type(raw).__name__, "a JSON object of connector keys")
-    r = _Reader(raw)
+    r = ConfigReader(raw)
     warnings: list[str] = []
     name = document.get("name") or r.get("name") or "s3-sink"
     r.used.add("name")
@@ -287,7 +238,7 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
     )
 
 
-def _partitioning(r: _Reader, partitioner: str) -> tuple[str, int]:
+def _partitioning(r: ConfigReader, partitioner: str) -> tuple[str, int]:
     """path.format and partition.duration.ms: fixed by the Hourly and Daily partitioners, required for TimeBased."""
     from ingest.sink.partitioner import validate_path_format
 
