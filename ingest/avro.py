@@ -49,11 +49,14 @@ class WireFormatReader:
     a value is never dead-lettered for the registry's sake."""
 
     def __init__(self, reader_schema: dict, registry, registry_timeout_s: float = 120.0, sleep=time.sleep,
-                 reader_id: int | None = None):
+                 reader_subject: str | None = None, reader_version: int | None = None):
         self.reader = fastavro.parse_schema(reader_schema)
-        # With the reader from the registry (its id known), a writer schema registered later replaces it, as
-        # Confluent's connector moves to a newer schema version under BACKWARD; `changed` tells the converter.
-        self.reader_document, self.reader_id, self.changed = reader_schema, reader_id, False
+        # With the reader from the registry (a version of a subject), a later version of that subject replaces it,
+        # as Confluent's connector moves to a newer schema version under BACKWARD; `changed` tells the converter.
+        # Versions, not ids: a registry gives a schema registered before under another subject its old id.
+        self.reader_document, self.reader_subject, self.reader_version = reader_schema, reader_subject, reader_version
+        self.changed = False
+        self.versions: dict[int, int | None] = {}  # writer id -> its version in reader_subject (None: not in it)
         self.registry, self.timeout_s, self.sleep = registry, registry_timeout_s, sleep
         self.writers: dict[int, object] = {}
         self.documents: dict[int, dict] = {}  # the writer schemas as registered
@@ -63,7 +66,7 @@ class WireFormatReader:
         """JSON text for each value (None stays None, for the decoder's null rules; a bad value's slot is None too)
         and the values that are not Avro of a schema the registry knows, with why."""
         self.changed = False
-        if self.reader_id is not None:
+        if self.reader_version is not None:
             self._follow_newer(values)
         texts: list[bytes | None] = []
         bad: list[BadValue] = []
@@ -93,14 +96,31 @@ class WireFormatReader:
         """A batch with values of a schema registered after the reader's: read the whole batch (older values
         projected) into the newest of them."""
         ids = {int.from_bytes(v[1:5], "big") for v in values if v is not None and len(v) >= 5 and v[0] == MAGIC}
-        newer = sorted((i for i in ids if i > self.reader_id and self._writer(i) is not None), reverse=True)
+        for schema_id in ids - set(self.versions):
+            self.versions[schema_id] = self._version(schema_id) if self._writer(schema_id) is not None else None
+        newer = [(self.versions[i], i) for i in ids if (self.versions[i] or 0) > self.reader_version]
         if not newer:
             return
-        document = self.documents[newer[0]]
-        log.info("schema id %d, registered after the reader's (id %d), becomes the reader schema: files close and "
-                 "the next ones have its columns", newer[0], self.reader_id)
-        self.reader, self.reader_document, self.reader_id, self.changed = (
-            self.writers[newer[0]], document, newer[0], True)
+        version, schema_id = max(newer)
+        log.info("schema id %d, version %d of %s (the reader was version %d), becomes the reader schema: files "
+                 "close and the next ones have its columns", schema_id, version, self.reader_subject,
+                 self.reader_version)
+        self.reader, self.reader_document, self.reader_version, self.changed = (
+            self.writers[schema_id], self.documents[schema_id], version, True)
+
+    def _version(self, schema_id: int) -> int | None:
+        """The writer schema's version in the reader's subject; None when it is not one of its versions."""
+        from confluent_kafka.schema_registry import Schema
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+        try:
+            schema = Schema(json.dumps(self.documents[schema_id]), "AVRO")
+            return self.registry.lookup_schema(self.reader_subject, schema).version
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                return None
+            raise SluiceError(f"schema registry: looking up schema id {schema_id} in {self.reader_subject}: "
+                              f"{exc}") from None
 
     def _read(self, value: bytes, writer) -> bytes:
         stream = io.BytesIO(value)
@@ -148,7 +168,7 @@ class WireFormatReader:
             self.unknown[schema_id] = f"schema id {schema_id} cannot be parsed: {exc}"
             return None
         dropped = sorted(_field_names(self.writers[schema_id]) - _field_names(self.reader))
-        if dropped and (self.reader_id is None or schema_id < self.reader_id):
+        if dropped and self.reader_version is None:
             log.warning("schema id %d has fields the sink's reader schema lacks, which are not written: %s; add them "
                         "(with defaults) to sluice.schema.file to keep them", schema_id, ", ".join(dropped))
         return self.writers[schema_id]

@@ -91,7 +91,8 @@ class SinkConfig:
     rotation: str = "sluice"  # sluice.rotation: "confluent" also closes files when the encoded partition changes
     value_converter: ValueConverter = field(default_factory=ValueConverter)
     reader_schema: dict | None = None  # the Avro reader schema the sink resolved from the registry at start
-    reader_schema_id: int | None = None  # its id: a writer schema registered later (a higher id) replaces it
+    reader_subject: str | None = None  # the subject it is the latest version of, when the sink started
+    reader_version: int | None = None  # that version: a later version of the subject replaces it
 
     @property
     def group_id(self) -> str:

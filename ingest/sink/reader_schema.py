@@ -42,7 +42,7 @@ def resolve(config: SinkConfig, stop: threading.Event, client=None, sleep=time.s
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
         client = SchemaRegistryClient(config.value_converter.registry_config())
-    documents, ids = {}, {}
+    documents, ids = {}, {}  # topic -> the latest schema and its version
     for topic in config.topics:
         latest = _latest(client, f"{topic}-value", stop, sleep)
         if latest is None:
@@ -53,7 +53,8 @@ def resolve(config: SinkConfig, stop: threading.Event, client=None, sleep=time.s
                           f"an Avro schema file (.avsc): topics {', '.join(config.topics)} have different latest "
                           "registered schemas, and one sink writes one schema")
     first = config.topics[0]
-    return dataclasses.replace(config, reader_schema=documents[first], reader_schema_id=ids[first])
+    return dataclasses.replace(config, reader_schema=documents[first], reader_subject=f"{first}-value",
+                               reader_version=ids[first])
 
 
 def _latest(client, subject: str, stop: threading.Event, sleep) -> tuple[dict, int] | None:
@@ -78,7 +79,7 @@ def _latest(client, subject: str, stop: threading.Event, sleep) -> tuple[dict, i
             from_avro_schema(document)  # a schema Sluice cannot write fails here, naming the field
             log.info("reader schema: subject %s version %s (id %s)", subject, registered.version,
                      registered.schema_id)
-            return document, registered.schema_id
+            return document, registered.version
         log.warning("schema registry: %s; asking again in %.1fs", problem, wait)
         sleep(wait)
         wait = min(wait * 2, 10.0)

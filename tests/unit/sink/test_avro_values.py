@@ -25,10 +25,17 @@ V1 = dict(V2, fields=[f for f in V2["fields"] if f["name"] not in ("user_agent",
 
 
 class Registry:
-    """The registry's get_schema(id), in process: schemas by id; `down` answers nothing."""
+    """The registry's get_schema(id) and lookup_schema(subject, schema), in process: schemas by id, `versions` of
+    the subject "events-value" by id; `down` answers nothing."""
 
-    def __init__(self, schemas: dict[int, dict], down: int = 0):
-        self.schemas, self.down, self.calls = schemas, down, 0
+    def __init__(self, schemas: dict[int, dict], down: int = 0, versions: dict[int, int] | None = None):
+        self.schemas, self.down, self.calls, self.versions = schemas, down, 0, versions or {}
+
+    def lookup_schema(self, subject: str, schema: Schema):
+        found = [i for i, s in self.schemas.items() if s == json.loads(schema.schema_str) and i in self.versions]
+        if subject != "events-value" or not found:
+            raise SchemaRegistryError(404, 40403, "Schema not found")
+        return type("Registered", (), {"version": self.versions[found[0]]})
 
     def get_schema(self, schema_id: int) -> Schema:
         self.calls += 1
@@ -191,15 +198,16 @@ def test_without_a_schema_file_the_sink_writes_its_subjects_latest_registered_sc
 def test_a_schema_registered_after_the_readers_becomes_the_reader_for_the_whole_batch():
     import dataclasses
 
-    config = dataclasses.replace(converter("AvroConverter").config, reader_schema=V1, reader_schema_id=1,
-                                 schema_file=None)
+    config = dataclasses.replace(converter("AvroConverter").config, reader_schema=V1, reader_subject="events-value",
+                                 reader_version=1, schema_file=None)
     result = RecordConverter(config, from_avro_schema(V1), lambda: 0)
-    result.values.registry = Registry({1: V1, 2: V2})
+    # ids say nothing of order (a registry reuses the id of a schema registered before elsewhere): versions do
+    result.values.registry = Registry({9: V1, 2: V2}, versions={9: 1, 2: 2})
     source = json.loads(next(generate(1, 1, START_MS, seed=9)).value)
-    first = result.convert("events", 0, as_messages([encoder(1, V1)(source)]))
+    first = result.convert("events", 0, as_messages([encoder(9, V1)(source)]))
     assert not result.schema_changed and "amount" not in first.rows.column_names
-    mixed = [encoder(1, V1)(source), encoder(2, V2)(dict(source, amount=2.5))]
+    mixed = [encoder(9, V1)(source), encoder(2, V2)(dict(source, amount=2.5))]
     batch = result.convert("events", 0, as_messages(mixed))
-    assert result.schema_changed and result.values.reader_id == 2
+    assert result.schema_changed and result.values.reader_version == 2
     assert batch.bad == [] and batch.rows["amount"].to_pylist() == [None, 2.5]
     assert batch.rows.schema == from_avro_schema(V2).arrow_schema()
