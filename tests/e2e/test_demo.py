@@ -1,4 +1,5 @@
-"""`./dev demo` as the README runs it (smaller): it serves the UI and every valid event it streams reaches Cassandra."""
+"""`./dev demo` as the README runs it (smaller), with JSON and with Avro events: it serves the UI and every valid
+event it streams reaches Cassandra."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import subprocess
 import threading
 import time
 import urllib.request
+
+import pytest
 
 from ingest.connections import REPO_ROOT
 from stack.dagster_dev import free_port
@@ -36,11 +39,13 @@ def watch_ui(port: int, proc: subprocess.Popen, since: float, seen: dict) -> Non
         time.sleep(2)
 
 
-def test_the_demo_serves_the_ui_and_brings_every_valid_event_to_cassandra(cassandra, s3, kafka):
+@pytest.mark.parametrize("value_format", ["json", "avro"])
+def test_the_demo_serves_the_ui_and_brings_every_valid_event_to_cassandra(cassandra, s3, kafka, registry,
+                                                                          value_format):
     port, since = free_port(), time.time()
     proc = subprocess.Popen([str(REPO_ROOT / "dev"), "demo", "--port", str(port), "--events", "3000",
-                             "--exit-when-served"], cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                             "--exit-when-served", "--format", value_format], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
     seen: dict = {}
     watcher = threading.Thread(target=watch_ui, args=(port, proc, since, seen), daemon=True)
     watcher.start()
@@ -66,3 +71,5 @@ def test_the_demo_serves_the_ui_and_brings_every_valid_event_to_cassandra(cassan
     assert produced and int(produced[-1]) == 3000
     assert 2800 < int(served.group(1).replace(",", "")) < 3000  # 2% malformed went to the DLQ instead
     assert "demo: stopped." in output
+    assert f"3,000 {value_format.upper()} events" in output
+    assert ("value.converter=io.confluent.connect.avro.AvroConverter" in output) == (value_format == "avro")
