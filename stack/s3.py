@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+from pathlib import Path
+
 from ingest.connections import Connections
 from ingest.health import check_s3
 from stack.jars import ensure_jars, jar_dir
 from stack.service import Service, heap_flags, java, render
 from stack.settings import LOCAL_S3_KEY, STACK_SRC
+
+# S3Proxy writes a PUT's body to "<object path>-<random uuid>" and renames it into place; a kill in between leaves
+# that file behind, and S3Proxy would list it as an object of that name.
+_INTERRUPTED_PUT = re.compile(r".+-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def set_aside_interrupted_puts(basedir: Path, aside: Path) -> list[Path]:
+    """Move the files of PUTs a kill cut short out of the store (never deleted), while the server is down."""
+    moved = []
+    for path in sorted(basedir.rglob("*")):
+        if path.is_file() and _INTERRUPTED_PUT.fullmatch(path.name):
+            target = aside / path.relative_to(basedir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, target)
+            moved.append(target)
+    return moved
 
 
 class S3(Service):
@@ -32,6 +52,9 @@ class S3(Service):
         ensure_jars(self.settings, "s3proxy")
         data = self.settings.path("data", "s3")
         data.mkdir(parents=True, exist_ok=True)
+        aside = self.settings.path("data", "s3-interrupted")
+        for path in set_aside_interrupted_puts(data, aside):
+            print(f"s3         an interrupted PUT's partial file set aside: {path}", flush=True)
         render("s3proxy.properties", self._config, host=self.settings.host, port=self.settings.s3_port,
                key=LOCAL_S3_KEY, basedir=data)
 

@@ -3,15 +3,13 @@
 
 import hashlib
 import io
-import threading
-import time
 
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from support.faults import dev, kill_service, start_service
+from support.faults import dev, kill_mid_writes
 
 
 def body_of(key: str, size: int) -> bytes:
@@ -58,34 +56,20 @@ def test_a_sigkill_of_the_s3_server_loses_no_acknowledged_object(s3, connections
                                         connect_timeout=5, read_timeout=5))
     sent: dict[str, int] = {}  # key -> size, set before its PUT is sent
     acked: set[str] = set()
-    failed: list[tuple[str, Exception]] = []
 
-    def write() -> None:
-        for i in range(100_000):
-            key, size = f"topics/events/part-{i:06d}.parquet", 1024 * (1 + i % 400)  # 1 KiB .. 400 KiB
-            sent[key] = size
-            try:
-                client.put_object(Bucket=bucket, Key=key, Body=body_of(key, size))
-            except (BotoCoreError, ClientError) as exc:
-                failed.append((key, exc))
-                return
-            acked.add(key)
+    def write(i: int) -> None:
+        key, size = f"topics/events/part-{i:06d}.parquet", 1024 * (1 + i % 400)  # 1 KiB .. 400 KiB
+        sent[key] = size
+        client.put_object(Bucket=bucket, Key=key, Body=body_of(key, size))
+        acked.add(key)
 
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    deadline = time.monotonic() + 60
-    while len(acked) < 200 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(acked) >= 200, f"only {len(acked)} PUTs acknowledged in 60 s"
-    kill_service("s3")
-    writer.join(timeout=30)
-    assert not writer.is_alive() and failed, "the writer did not see the server die"
-    start_service("s3")
+    kill_mid_writes("s3", write, acked, 200, errors=(BotoCoreError, ClientError))
+    in_flight = list(sent)[-1]  # the PUT the kill cut short
 
     found = listed(s3, bucket)
     assert acked <= set(found), f"acknowledged but lost: {sorted(acked - set(found))[:5]}"
     # The PUT the kill cut short is whole or absent, never torn; no temporary file shows as an object.
-    assert set(found) <= acked | {failed[0][0]}, f"unexpected objects: {sorted(set(found) - acked)[:5]}"
+    assert set(found) <= acked | {in_flight}, f"unexpected objects: {sorted(set(found) - acked)[:5]}"
     for key, size in found.items():
         assert size == sent[key], f"{key}: {size} bytes listed, {sent[key]} sent"
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body_of(key, size), key

@@ -2,14 +2,12 @@
 (H2 under .stack/data/registry) that survive `./dev down registry && ./dev up registry` and a SIGKILL."""
 
 import json
-import threading
-import time
 
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from support.faults import dev, kill_service, start_service
+from support.faults import dev, kill_mid_writes
 
 
 def avro(name: str, *fields: dict) -> Schema:
@@ -61,27 +59,12 @@ def test_a_sigkill_of_the_registry_loses_no_acknowledged_schema(registry, regist
     # One attempt per request: a registration was either acknowledged before the kill or failed.
     client = SchemaRegistryClient({"url": registry_url, "max.retries": 0, "timeout": 5})
     acked: dict[str, tuple[int, Schema]] = {}
-    failed: list[Exception] = []
 
-    def write() -> None:
-        for i in range(100_000):
-            subject, schema = f"{unique_name}-{i}-value", avro(f"{unique_name}_{i}")
-            try:
-                acked[subject] = (client.register_schema(subject, schema), schema)
-            except Exception as exc:  # the kill: a connection error
-                failed.append(exc)
-                return
+    def write(i: int) -> None:
+        subject, schema = f"{unique_name}-{i}-value", avro(f"{unique_name}_{i}")
+        acked[subject] = (client.register_schema(subject, schema), schema)
 
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    deadline = time.monotonic() + 60
-    while len(acked) < 20 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert len(acked) >= 20, f"only {len(acked)} registrations acknowledged in 60 s"
-    kill_service("registry")
-    writer.join(timeout=30)
-    assert not writer.is_alive() and failed, "the writer did not see the registry die"
-    start_service("registry")
+    kill_mid_writes("registry", write, acked, 20)  # the kill shows as a connection error
 
     subjects = set(SchemaRegistryClient({"url": registry_url}).get_subjects())
     assert set(acked) <= subjects, f"acknowledged but lost: {sorted(set(acked) - subjects)[:5]}"

@@ -4,11 +4,14 @@ offset of a topic is in the lake or the DLQ exactly once, read back as users wou
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Sized
 
 from confluent_kafka import Consumer, TopicPartition
 
@@ -46,6 +49,33 @@ def kill_service(name: str) -> None:
     while svc.proc.pid() is not None:
         assert time.monotonic() < deadline, f"{name} (pid {pid}) outlived SIGKILL by 30 s"
         time.sleep(0.1)
+
+
+def kill_mid_writes(name: str, write_one: Callable[[int], None], acked: Sized, at_least: int,
+                    errors: tuple[type[BaseException], ...] = (Exception,)) -> BaseException:
+    """`write_one(0)`, `write_one(1)`, ... in a thread until one raises `errors`; the service SIGKILLed once
+    `at_least` writes are acknowledged (`len(acked)`), then started again. Returns the error the kill caused."""
+    failure: list[BaseException] = []
+
+    def write() -> None:
+        for i in itertools.count():
+            try:
+                write_one(i)
+            except errors as exc:
+                failure.append(exc)
+                return
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    deadline = time.monotonic() + 60
+    while len(acked) < at_least and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(acked) >= at_least, f"only {len(acked)} writes acknowledged in 60 s"
+    kill_service(name)
+    writer.join(timeout=30)
+    assert not writer.is_alive() and failure, f"the writer did not see {name} die"
+    start_service(name)
+    return failure[0]
 
 
 @contextlib.contextmanager
