@@ -6,6 +6,12 @@ the reader schema (`sluice.schema.file`, else the subject's latest version: inge
 rules: a field the writer lacks takes the reader's default, a field the reader lacks is dropped. Each record is
 then handed on as JSON text, which the sink's JSON decoder checks against the same EventSchema as a JSON value:
 one set of rules (required fields, time ranges, numeric bounds) for both formats.
+
+With the reader from the registry, `schema.compatibility` says when the reader changes, as in Confluent's storage
+connectors (files close at each change, so a file holds one schema): NONE, each value is written in its own
+writer's schema (the reader changes whenever the writer's does: `runs` splits a batch there); BACKWARD and FULL,
+older versions are projected into the reader and a newer version becomes the reader; FORWARD, newer versions are
+projected into the reader and an older version becomes the reader. A `sluice.schema.file` pins the reader.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from decimal import Decimal
 import fastavro
 
 from ingest.errors import SluiceError
+from ingest.schema import from_avro_schema
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +56,16 @@ class WireFormatReader:
     a value is never dead-lettered for the registry's sake."""
 
     def __init__(self, reader_schema: dict, registry, registry_timeout_s: float = 120.0, sleep=time.sleep,
-                 reader_subject: str | None = None, reader_version: int | None = None):
+                 reader_subject: str | None = None, reader_version: int | None = None,
+                 compatibility: str = "NONE"):
         self.reader = fastavro.parse_schema(reader_schema)
-        # With the reader from the registry (a version of a subject), a later version of that subject replaces it,
-        # as Confluent's connector moves to a newer schema version under BACKWARD; `changed` tells the converter.
-        # Versions, not ids: a registry gives a schema registered before under another subject its old id.
+        # With the reader from the registry (a version of a subject), `compatibility` says which writer schemas
+        # replace it; `changed` tells the converter. Versions, not ids, give the order: a registry gives a schema
+        # registered before under another subject its old id.
         self.reader_document, self.reader_subject, self.reader_version = reader_schema, reader_subject, reader_version
+        self.follows = reader_version is not None  # False: sluice.schema.file pins the reader
+        self.writable = from_avro_schema  # raises SluiceError for a schema the sink cannot write (the sink's own check)
+        self.compatibility = compatibility
         self.changed = False
         self.versions: dict[int, int | None] = {}  # writer id -> its version in reader_subject (None: not in it)
         self.registry, self.timeout_s, self.sleep = registry, registry_timeout_s, sleep
@@ -66,8 +77,8 @@ class WireFormatReader:
         """JSON text for each value (None stays None, for the decoder's null rules; a bad value's slot is None too)
         and the values that are not Avro of a schema the registry knows, with why."""
         self.changed = False
-        if self.reader_version is not None:
-            self._follow_newer(values)
+        if self.follows:
+            self._follow(values)
         texts: list[bytes | None] = []
         bad: list[BadValue] = []
         for i, value in enumerate(values):
@@ -92,21 +103,56 @@ class WireFormatReader:
             bad.append(BadValue(i, reason))
         return texts, bad
 
-    def _follow_newer(self, values: list[bytes | None]) -> None:
-        """A batch with values of a schema registered after the reader's: read the whole batch (older values
-        projected) into the newest of them."""
-        ids = {int.from_bytes(v[1:5], "big") for v in values if v is not None and len(v) >= 5 and v[0] == MAGIC}
-        for schema_id in ids - set(self.versions):
-            self.versions[schema_id] = self._version(schema_id) if self._writer(schema_id) is not None else None
-        newer = [(self.versions[i], i) for i in ids if (self.versions[i] or 0) > self.reader_version]
-        if not newer:
-            return
-        version, schema_id = max(newer)
-        log.info("schema id %d, version %d of %s (the reader was version %d), becomes the reader schema: files "
-                 "close and the next ones have its columns", schema_id, version, self.reader_subject,
-                 self.reader_version)
-        self.reader, self.reader_document, self.reader_version, self.changed = (
-            self.writers[schema_id], self.documents[schema_id], version, True)
+    def runs(self, values: list[bytes | None]) -> list[tuple[int, int]]:
+        """[start, end) ranges of `values` to read one at a time: under NONE (reader from the registry) each range
+        holds one writer schema (values without one join the range they are in); otherwise the whole batch."""
+        if not (self.follows and self.compatibility == "NONE"):
+            return [(0, len(values))]
+        cuts, current = [0], self.reader
+        for i, schema_id in enumerate(_schema_ids(values)):
+            writer = None if schema_id is None else self._writer(schema_id)
+            if writer is not None and writer != current:
+                if i > 0:
+                    cuts.append(i)
+                current = writer
+        cuts.append(len(values))
+        return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if a < b]
+
+    def _follow(self, values: list[bytes | None]) -> None:
+        """The reader for this batch (see the module's docstring); values of other versions are projected into it."""
+        while not self._change_reader({i for i in _schema_ids(values) if i is not None and self._writer(i)}):
+            pass  # a schema that cannot be the reader was set aside (its values are dead-lettered): choose again
+
+    def _change_reader(self, ids: set[int]) -> bool:
+        """Make the writer schema the batch calls for the reader; False if it cannot be written (then its values
+        are bad values)."""
+        if self.compatibility == "NONE":  # `runs` made this a batch of one writer schema
+            chosen = next((i for i in sorted(ids) if self.writers[i] != self.reader), None)
+            version = None
+        else:
+            for schema_id in ids - set(self.versions):
+                self.versions[schema_id] = self._version(schema_id)
+            forward = self.compatibility == "FORWARD"
+            changes = [(v, i) for i in ids if (v := self.versions[i]) is not None
+                       and (v < self.reader_version if forward else v > self.reader_version)]
+            version, chosen = (min if forward else max)(changes) if changes else (None, None)
+        if chosen is None:
+            return True
+        try:
+            self.writable(self.documents[chosen])
+        except SluiceError as exc:
+            self.unknown[chosen] = f"schema id {chosen} cannot be written to Parquet: {exc}"
+            del self.writers[chosen]
+            return False
+        log.info("schema id %d%s becomes the reader schema (schema.compatibility=%s): files close and the next ones "
+                 "have its columns", chosen, f", version {version} of {self.reader_subject}," if version else "",
+                 self.compatibility)
+        self.reader, self.reader_document, self.changed = self.writers[chosen], self.documents[chosen], True
+        self.reader_version = version or self.reader_version
+        for other, writer in self.writers.items():  # the same schema under another id: read without resolution
+            if writer == self.reader:
+                self.writers[other] = self.reader
+        return True
 
     def _version(self, schema_id: int) -> int | None:
         """The writer schema's version in the reader's subject; None when it is not one of its versions."""
@@ -168,10 +214,16 @@ class WireFormatReader:
             self.unknown[schema_id] = f"schema id {schema_id} cannot be parsed: {exc}"
             return None
         dropped = sorted(_field_names(self.writers[schema_id]) - _field_names(self.reader))
-        if dropped and self.reader_version is None:
+        if dropped and not self.follows:
             log.warning("schema id %d has fields the sink's reader schema lacks, which are not written: %s; add them "
                         "(with defaults) to sluice.schema.file to keep them", schema_id, ", ".join(dropped))
         return self.writers[schema_id]
+
+
+def _schema_ids(values: list[bytes | None]) -> list[int | None]:
+    """Each value's schema id; None for a value that is not in the wire format."""
+    return [int.from_bytes(v[1:5], "big") if v is not None and len(v) >= 5 and v[0] == MAGIC else None
+            for v in values]
 
 
 def _field_names(parsed) -> set[str]:

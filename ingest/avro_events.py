@@ -36,7 +36,8 @@ def encoder(schema_id: int, document: dict) -> Callable[[dict, str], bytes | Non
 
     def encode(event: dict, kind: str = "good") -> bytes | None:
         record = {k: v for k, v in event.items() if k in names}
-        record["event_time"] = dt.datetime.fromisoformat(event["event_time"].replace("Z", "+00:00"))
+        if "event_time" in record:
+            record["event_time"] = dt.datetime.fromisoformat(event["event_time"].replace("Z", "+00:00"))
         if kind == "null_value":
             return None
         if kind == "bad_timestamp":

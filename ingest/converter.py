@@ -27,6 +27,7 @@ class ValueConverter:
     envelope: bool = False  # JsonConverter with schemas.enable: the record is the envelope's "payload"
     registry_url: str = ""
     registry_auth: str = field(default="", repr=False)  # "user:password" for basic auth; never shown
+    compatibility: str = "NONE"  # schema.compatibility, Confluent's default: when the written schema changes
 
     def registry_config(self) -> dict[str, str]:
         """confluent-kafka's SchemaRegistryClient settings; a request that gets no answer times out (its default
@@ -71,7 +72,8 @@ def parse_value_converter(raw: dict[str, str], registry_url: str) -> tuple[Value
     auth = (raw.get(PREFIX + "basic.auth.user.info") or raw.get(PREFIX + "schema.registry.basic.auth.user.info")
             or "").strip()
     warnings = []
-    if compatibility and compatibility != "BACKWARD":
-        warnings.append(f"schema.compatibility={compatibility}: Sluice reads older schema versions into the reader "
-                        "schema and moves to newer ones, as BACKWARD does, so one file never mixes schemas")
-    return ValueConverter("avro", registry_url=url.rstrip("/"), registry_auth=auth), used, warnings
+    if compatibility and raw.get("sluice.schema.file", "").strip():
+        warnings.append(f"schema.compatibility={compatibility} is not used: sluice.schema.file is the reader schema "
+                        "every version is read into")
+    return ValueConverter("avro", registry_url=url.rstrip("/"), registry_auth=auth,
+                          compatibility=compatibility or "NONE"), used, warnings

@@ -44,7 +44,9 @@ class RecordConverter:
     def __init__(self, config: SinkConfig, schema: EventSchema, clock_ms: Callable[[], int]):
         self.config, self.clock_ms = config, clock_ms
         self.values = value_reader(config)  # value.converter: envelope or Avro -> JSON text first
-        self.schema_changed = False  # set when a newer registered schema became the rows' schema
+        if hasattr(self.values, "writable"):  # a registered schema the reader would move to must suit this config
+            self.values.writable = lambda document: self._check(from_avro_schema(document))
+        self.schema_changed = False  # set when another registered schema became the rows' schema
         self._use(schema)
         self.time_partitioner = (
             TimeBasedPartitioner(config.path_format, config.partition_duration_ms, config.timezone)
@@ -52,10 +54,13 @@ class RecordConverter:
         )
 
     def _use(self, schema: EventSchema) -> None:
-        config = self.config
+        self._check(schema)
         self.schema = schema
-        self.decoder = Decoder(schema, config.timezone)  # zone-less times are in the connector's timezone
+        self.decoder = Decoder(schema, self.config.timezone)  # zone-less times are in the connector's timezone
         self.arrow_schema = schema.arrow_schema()
+
+    def _check(self, schema: EventSchema) -> None:
+        config = self.config
         if config.timestamp_extractor == "RecordField":
             spec = schema.field(config.timestamp_field)
             if spec is None or spec.kind not in ("timestamp", "integer") or not spec.required:
@@ -65,6 +70,13 @@ class RecordConverter:
             missing = [f for f in config.partition_fields if schema.field(f) is None]
             if missing:
                 raise ConfigError("partition.field.name", ",".join(missing), "fields of the schema")
+
+    def runs(self, messages: list) -> list[list]:
+        """The messages (in poll order) in runs to convert one after the other: under schema.compatibility=NONE
+        each run has one writer schema, so the files can close between two runs."""
+        if not hasattr(self.values, "runs"):
+            return [messages]
+        return [messages[a:b] for a, b in self.values.runs([m.value() for m in messages])]
 
     def convert(self, topic: str, partition: int, messages: list) -> PartitionBatch:
         return self.convert_many({(topic, partition): messages})[(topic, partition)]

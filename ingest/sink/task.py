@@ -226,7 +226,7 @@ class SinkTask:
             log.warning("task %d: %s (the client retries)", self.task_id, error.str())
 
     def _handle(self, messages: list) -> None:
-        by_partition: dict[tuple[str, int], list] = defaultdict(list)
+        records = []
         for message in messages:
             error = message.error()
             if error is not None:
@@ -241,30 +241,38 @@ class SinkTask:
                     raise KafkaException(error)
                 self._log_consumer_error(error)
                 continue
-            by_partition[(message.topic(), message.partition())].append(message)
-        if by_partition and self._waiting_for_topic:
+            records.append(message)
+        if records and self._waiting_for_topic:
             log.info("task %d: records arrive: the topic is there", self.task_id)
             self._waiting_for_topic = False
         pending: Pending = {}
         stopped = None
-        # a partition without a writer was revoked while its records were in flight: the next owner reads them
-        owned = {key: batch for key, batch in by_partition.items() if key in self.writers}
-        batches = self.converter.convert_many(owned) if owned else {}
-        if self.converter.schema_changed:  # a newer registered schema: its rows never join a file of the old one
-            self.converter.schema_changed = False
-            self.committer.schema = self.converter.schema
-            for writer in self.writers.values():
-                closed = writer.close_now("schema")
-                if closed is not None:
-                    pend(pending, writer, closed)
-        for key, batch in batches.items():
-            stopped = self._process(self.writers[key], batch, pending)
+        for run in self.converter.runs(records):
+            by_partition: dict[tuple[str, int], list] = defaultdict(list)
+            for message in run:  # a partition without a writer was revoked while its records were in flight
+                if (message.topic(), message.partition()) in self.writers:
+                    by_partition[(message.topic(), message.partition())].append(message)
+            batches = self.converter.convert_many(by_partition) if by_partition else {}
+            if self.converter.schema_changed:  # another registered schema: its rows never join a file of the last
+                self._close_for_schema(pending)
+            for key, batch in batches.items():
+                stopped = self._process(self.writers[key], batch, pending)
+                if stopped is not None:
+                    break
             if stopped is not None:
                 break
         self._commit(pending)
         if stopped is not None:  # the good records before the bad one are committed; nothing at or after it
             self._settle()
             raise stopped
+
+    def _close_for_schema(self, pending: Pending) -> None:
+        self.converter.schema_changed = False
+        self.committer.schema = self.converter.schema
+        for writer in self.writers.values():
+            closed = writer.close_now("schema")
+            if closed is not None:
+                pend(pending, writer, closed)
 
     def _process(self, writer: PartitionWriter, batch: PartitionBatch, pending: Pending) -> SinkStopped | None:
         """Add a partition's batch to its writer; the rounds that close join `pending`. With errors.tolerance=none

@@ -48,7 +48,8 @@ def value_reader(config: SinkConfig):
         from ingest.sink.reader_schema import avro_reader_document
 
         return WireFormatReader(avro_reader_document(config), SchemaRegistryClient(converter.registry_config()),
-                                reader_subject=config.reader_subject, reader_version=config.reader_version)
+                                reader_subject=config.reader_subject, reader_version=config.reader_version,
+                                compatibility=converter.compatibility)
     return EnvelopeReader() if converter.envelope else None
 
 

@@ -67,7 +67,7 @@ def test_an_avro_topic_lands_as_its_json_twin_and_bad_values_reach_the_dlq(tmp_p
         assert REASONS[kind] in h["__connect.errors.exception.message"], (kind, h)
 
 
-def test_an_older_schema_version_mid_stream_is_read_into_the_current_one(tmp_path, connections, lake, names,
+def test_under_backward_an_older_version_mid_stream_is_read_into_the_current_one(tmp_path, connections, lake, names,
                                                                          registry):
     topic, bucket = names["topic"], names["bucket"]
     current = json.loads(DEFAULT_AVRO_SCHEMA.read_text())
@@ -81,7 +81,8 @@ def test_an_older_schema_version_mid_stream_is_read_into_the_current_one(tmp_pat
                             start_ms=START_MS + 3 * 3_600_000)
     assert len(registry.get_versions(f"{topic}-value")) == 2
 
-    result = run_sink(config_for(tmp_path, names, topic, bucket, **{"value.converter": AVRO}))
+    result = run_sink(config_for(tmp_path, names, topic, bucket, **{"value.converter": AVRO,
+                                                                     "schema.compatibility": "BACKWARD"}))
     assert result.returncode == 0, result.stdout[-4000:]
     got = lake.sql(f"select _kafka_offset, user_agent is null, amount is null from read_parquet("
                    f"'s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet') order by 1").fetchall()
@@ -175,15 +176,16 @@ def test_a_new_version_registered_mid_stream_closes_the_files_and_adds_its_colum
                                                            if f["name"] not in ("user_agent", "amount")])))
     first = produce_events(connections, topic, 400, partitions=1, seed=41, value_format="avro",
                            avro_schema=older_file)
-    sink = start_sink(config_for(tmp_path, names, topic, bucket, **{"value.converter": AVRO}), "--exit-when-idle",
-                      "6", log=tmp_path / "sink.log")
+    sink = start_sink(config_for(tmp_path, names, topic, bucket, **{"value.converter": AVRO,
+                                                                     "schema.compatibility": "BACKWARD"}),
+                      "--exit-when-idle", "6", log=tmp_path / "sink.log")
     deadline = time.monotonic() + 60
     while "good=400 " not in sink_log(sink) and time.monotonic() < deadline:  # v1 consumed, maybe not all written
         time.sleep(0.5)
     second = produce_events(connections, topic, 400, partitions=1, seed=42, value_format="avro",
                             start_ms=START_MS + 3 * 3_600_000)
     assert sink.wait(timeout=120) == 0, sink_log(sink)[-3000:]
-    assert "becomes the reader schema" in sink_log(sink)
+    assert "becomes the reader schema (schema.compatibility=BACKWARD)" in sink_log(sink)
 
     files = [key for key in lake.sql(f"select file from glob('s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet')")
              .fetchall()]
@@ -198,3 +200,31 @@ def test_a_new_version_registered_mid_stream_closes_the_files_and_adds_its_colum
     for key in set(columns) - with_amount:  # a v1 file holds v1 rows only
         offsets = {o for (o,) in lake.sql(f"select _kafka_offset from read_parquet('{key}')").fetchall()}
         assert offsets <= v1_rows
+
+
+def test_under_none_as_confluents_default_each_file_holds_one_writer_schema_as_written(tmp_path, connections, lake,
+                                                                                        names, registry):
+    """Without schema.compatibility (NONE, as in Confluent's connector) nothing is projected: v1, v2, v1 again on
+    one partition make files in v1's, v2's, v1's columns, each holding its own records."""
+    topic, bucket = names["topic"], names["bucket"]
+    current = json.loads(DEFAULT_AVRO_SCHEMA.read_text())
+    older_file = tmp_path / "events-v1.avsc"
+    older_file.write_text(json.dumps(dict(current, fields=[f for f in current["fields"]
+                                                           if f["name"] not in ("user_agent", "amount")])))
+    sent = []
+    for seed, schema in ((51, older_file), (52, DEFAULT_AVRO_SCHEMA), (53, older_file)):
+        sent.append({o for _, o, _ in produce_events(connections, topic, 300, partitions=1, seed=seed, hours=1,
+                                                     value_format="avro", avro_schema=schema)})
+    result = run_sink(config_for(tmp_path, names, topic, bucket, **{"value.converter": AVRO}))
+    assert result.returncode == 0, result.stdout[-4000:]
+    files = [f for (f,) in lake.sql(f"select file from glob('s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet')")
+             .fetchall()]
+    v1_offsets, v2_offsets = sent[0] | sent[2], sent[1]
+    seen = []
+    for key in files:
+        columns = {c for (c,) in lake.sql(f"select name from parquet_schema('{key}')").fetchall()}
+        offsets = {o for (o,) in lake.sql(f"select _kafka_offset from read_parquet('{key}')").fetchall()}
+        assert offsets <= (v2_offsets if "amount" in columns else v1_offsets), key  # one writer schema a file
+        assert ("user_agent" in columns) == ("amount" in columns)
+        seen.extend(offsets)
+    assert sorted(seen) == sorted(v1_offsets | v2_offsets)  # every record once

@@ -1,5 +1,7 @@
 """Bad records: each kind to the DLQ with Kafka Connect's context headers, or a stop with errors.tolerance=none."""
 
+import pytest
+
 from ingest.produce import BAD_KINDS
 from support.sink import committed, produce_events, read_all, run_sink, sink_config
 
@@ -52,15 +54,20 @@ def test_each_kind_of_bad_record_reaches_the_dlq_unchanged_with_context_headers(
     assert f"dead_lettered={len(bad)}" in result.stdout
 
 
+@pytest.mark.parametrize("value_format", ["json", "avro"])
 def test_tolerance_none_stops_at_the_first_bad_record_and_commits_nothing_past_it(
-    tmp_path, connections, lake, names
+    tmp_path, connections, lake, names, value_format, request
 ):
     topic = names["topic"]
+    avro = {"value.converter": "io.confluent.connect.avro.AvroConverter"} if value_format == "avro" else {}
+    if avro:
+        request.getfixturevalue("registry")  # the stack's registry answers
     config = sink_config(tmp_path, names["name"], topics=topic, **{
         "s3.bucket.name": names["bucket"], "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
-        "tasks.max": "1", "flush.size": "20",
+        "tasks.max": "1", "flush.size": "20", **avro,
     })
-    deliveries = produce_events(connections, topic, 300, partitions=1, bad_ratio=0.02, seed=11)
+    deliveries = produce_events(connections, topic, 300, partitions=1, bad_ratio=0.02, seed=11,
+                                value_format=value_format)
     first_bad = min(o for _, o, kind in deliveries if kind != "good")
 
     result = run_sink(config)

@@ -137,13 +137,17 @@ def test_json_converter_with_schemas_enable_reads_the_envelopes_payload():
     assert batch.bad[0].reason.startswith('JsonConverter with schemas.enable requires "schema" and "payload"')
 
 
-def test_schema_compatibility_is_checked_and_what_differs_from_confluent_is_said():
+def test_schema_compatibility_is_checked_and_none_is_the_default_as_in_confluents_connector():
     base = {"topics": "events", "s3.bucket.name": "lake", "flush.size": "100",
             "value.converter": "AvroConverter", "value.converter.schema.registry.url": "http://127.0.0.1:1"}
     with pytest.raises(ConfigError, match="schema.compatibility.*NONE, BACKWARD, FORWARD, FULL"):
         parse_sink_config({"config": base | {"schema.compatibility": "SOMETIMES"}}, CONN)
     forward = parse_sink_config({"config": base | {"schema.compatibility": "forward"}}, CONN)
-    assert any("schema.compatibility=FORWARD" in w for w in forward.warnings)
+    assert forward.value_converter.compatibility == "FORWARD" and not forward.warnings
+    assert parse_sink_config({"config": base}, CONN).value_converter.compatibility == "NONE"  # Confluent's default
+    pinned = parse_sink_config({"config": base | {"schema.compatibility": "FULL",
+                                                  "sluice.schema.file": str(DEFAULT_AVRO_SCHEMA)}}, CONN)
+    assert any("schema.compatibility=FULL is not used: sluice.schema.file" in w for w in pinned.warnings)
     backward = parse_sink_config({"config": base | {"schema.compatibility": "BACKWARD"}}, CONN)
     assert not any("schema.compatibility" in w for w in backward.warnings)
     assert backward.value_converter.registry_config() == {"url": "http://127.0.0.1:1", "timeout": 10}
@@ -195,11 +199,26 @@ def test_without_a_schema_file_the_sink_writes_its_subjects_latest_registered_sc
     assert reader_schema.resolve(given, threading.Event(), Subjects({})) is given
 
 
-def test_a_schema_registered_after_the_readers_becomes_the_reader_for_the_whole_batch():
+def following(compatibility: str, reader: dict, version: int, registry: Registry) -> RecordConverter:
+    """A converter whose reader is `version` of events-value, from the registry, under `compatibility`."""
+    import dataclasses
+
+    config = converter("AvroConverter").config
+    config = dataclasses.replace(config, reader_schema=reader, reader_subject="events-value", reader_version=version,
+                                 schema_file=None, value_converter=dataclasses.replace(
+                                     config.value_converter, compatibility=compatibility))
+    result = RecordConverter(config, from_avro_schema(reader), lambda: 0)
+    result.values.registry = registry
+    return result
+
+
+def test_under_backward_a_newer_version_becomes_the_reader_for_the_whole_batch():
     import dataclasses
 
     config = dataclasses.replace(converter("AvroConverter").config, reader_schema=V1, reader_subject="events-value",
                                  reader_version=1, schema_file=None)
+    config = dataclasses.replace(config, value_converter=dataclasses.replace(config.value_converter,
+                                                                             compatibility="BACKWARD"))
     result = RecordConverter(config, from_avro_schema(V1), lambda: 0)
     # ids say nothing of order (a registry reuses the id of a schema registered before elsewhere): versions do
     result.values.registry = Registry({9: V1, 2: V2}, versions={9: 1, 2: 2})
@@ -211,3 +230,47 @@ def test_a_schema_registered_after_the_readers_becomes_the_reader_for_the_whole_
     assert result.schema_changed and result.values.reader_version == 2
     assert batch.bad == [] and batch.rows["amount"].to_pylist() == [None, 2.5]
     assert batch.rows.schema == from_avro_schema(V2).arrow_schema()
+
+
+def test_under_none_each_run_of_one_writer_schema_is_written_in_that_schema():
+    result = following("NONE", V2, 2, Registry({9: V1, 2: V2}, versions={9: 1, 2: 2}))
+    source = json.loads(next(generate(1, 1, START_MS, seed=9)).value)
+    v1, v2 = encoder(9, V1)(source), encoder(2, V2)(dict(source, amount=2.5))
+    messages = as_messages([v2, v2, v1, b"not avro", v1, v2])
+    runs = result.runs(messages)
+    assert [[m.offset() for m in run] for run in runs] == [[0, 1], [2, 3, 4], [5]]
+    columns, changed = [], []
+    for run in runs:
+        batch = result.convert("events", 0, run)
+        columns.append("amount" in batch.rows.column_names)
+        changed.append(result.schema_changed)
+        result.schema_changed = False
+    assert columns == [True, False, True]  # no projection: each run in its writer's schema
+    assert changed == [False, True, True]  # the reader was V2 already; then V1; then V2 again
+    assert result.values.reader_version == 2
+
+
+def test_under_forward_an_older_version_becomes_the_reader_and_newer_ones_are_projected_into_it():
+    result = following("FORWARD", V2, 2, Registry({9: V1, 2: V2}, versions={9: 1, 2: 2}))
+    source = json.loads(next(generate(1, 1, START_MS, seed=9)).value)
+    v1, v2 = encoder(9, V1)(source), encoder(2, V2)(dict(source, amount=2.5))
+    assert len(result.runs(as_messages([v2, v1, v2]))) == 1  # only NONE splits a batch
+    first = result.convert("events", 0, as_messages([v2]))
+    assert not result.schema_changed and first.rows["amount"].to_pylist() == [2.5]
+    batch = result.convert("events", 0, as_messages([v2, v1, v2]))
+    assert result.schema_changed and result.values.reader_version == 1
+    assert batch.bad == [] and batch.rows.num_rows == 3 and "amount" not in batch.rows.column_names
+    assert batch.rows.schema == from_avro_schema(V1).arrow_schema()
+
+
+def test_a_registered_schema_the_sink_cannot_write_does_not_become_the_reader_its_values_are_dead_lettered():
+    no_time = dict(V1, fields=[f for f in V1["fields"] if f["name"] != "event_time"])  # timestamp.field is gone
+    result = following("NONE", V2, 2, Registry({2: V2, 5: no_time}))
+    source = json.loads(next(generate(1, 1, START_MS, seed=9)).value)
+    bad = encoder(5, no_time)(source)
+    batches = [result.convert("events", 0, run) for run in result.runs(as_messages([encoder(2, V2)(source), bad]))]
+    assert not result.schema_changed and result.values.reader_version == 2
+    assert sum(b.rows.num_rows for b in batches) == 1
+    [letter] = [b for batch in batches for b in batch.bad]
+    assert letter.stage == "VALUE_CONVERTER" and "schema id 5 cannot be written to Parquet" in letter.reason
+    assert "timestamp.field" in letter.reason
