@@ -108,10 +108,12 @@ class WireFormatReader:
         holds one writer schema (values without one join the range they are in); otherwise the whole batch."""
         if not (self.follows and self.compatibility == "NONE"):
             return [(0, len(values))]
-        cuts, current = [0], self.reader
+        cuts, current, last_id = [0], self.reader, None
         for i, schema_id in enumerate(_schema_ids(values)):
-            writer = None if schema_id is None else self._writer(schema_id)
-            if writer is not None and writer != current:
+            if schema_id is None or schema_id == last_id:
+                continue
+            last_id, writer = schema_id, self._writer(schema_id)
+            if writer is not None and writer is not current and writer != current:
                 if i > 0:
                     cuts.append(i)
                 current = writer

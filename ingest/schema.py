@@ -29,6 +29,8 @@ KINDS = {
     "string": pa.string(),
     "uuid": pa.string(),
     "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),  # a calendar date, no zone
+    "time": pa.time64("us"),  # a time of day, no zone
     "json": pa.string(),  # an object or array, kept as JSON text
     "integer": pa.int64(),
     "number": pa.float64(),
@@ -100,7 +102,7 @@ def _kind(name: str, spec: dict) -> str:
     if isinstance(kind, list):  # ["string", "null"]: nullable, same kind
         kind = next((k for k in kind if k != "null"), None)
     if kind == "string":
-        return {"uuid": "uuid", "date-time": "timestamp"}.get(fmt, "string")
+        return {"uuid": "uuid", "date-time": "timestamp", "date": "date", "time": "time"}.get(fmt, "string")
     if kind in ("object", "array"):
         return "json"
     if kind in ("integer", "number", "boolean"):
@@ -183,13 +185,18 @@ def from_arrow_schema(schema: pa.Schema) -> EventSchema:
             kind = "uuid"
         elif pa.types.is_timestamp(f.type):
             kind = "timestamp"
+        elif pa.types.is_date32(f.type):
+            kind = "date"
+        elif pa.types.is_time64(f.type):
+            kind = "time"
         elif pa.types.is_decimal(f.type):
             fields.append(FieldSpec(f.name, "decimal", not f.nullable, None, None, f.type.precision, f.type.scale))
             continue
         elif f.type in by_type:
             kind = by_type[f.type]
         else:
-            raise ConfigError(f"arrow field {f.name}", str(f.type), "string, int64, float64, bool, timestamp")
+            raise ConfigError(f"arrow field {f.name}", str(f.type),
+                              "string, int64, float64, bool, timestamp, date32, time64, decimal128")
         fields.append(FieldSpec(f.name, kind, not f.nullable, DEFAULT_TIME_RANGE if kind == "timestamp" else None))
     return EventSchema(tuple(fields))
 
@@ -199,10 +206,11 @@ AVRO_PRIMITIVES = {"string": "string", "int": "integer", "long": "integer", "flo
                    "boolean": "boolean", "enum": "string", "record": "json", "map": "json", "array": "json"}
 AVRO_LOGICAL = {("string", "uuid"): "uuid", ("long", "timestamp-millis"): "timestamp",
                 ("long", "timestamp-micros"): "timestamp", ("bytes", "decimal"): "decimal",
-                ("fixed", "decimal"): "decimal"}
+                ("fixed", "decimal"): "decimal", ("int", "date"): "date", ("int", "time-millis"): "time",
+                ("long", "time-micros"): "time"}
 AVRO_SUPPORTED = ("string, int, long, float, double, boolean, enum, record, map, array, string/uuid, "
-                  "long/timestamp-millis, long/timestamp-micros, bytes/decimal, fixed/decimal, and a union of one "
-                  "of them with null")
+                  "long/timestamp-millis, long/timestamp-micros, bytes/decimal, fixed/decimal, int/date, "
+                  "int/time-millis, long/time-micros, and a union of one of them with null")
 
 
 def _avro_kind(name: str, avro_type: object) -> tuple[str, bool, dict]:

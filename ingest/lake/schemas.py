@@ -21,6 +21,7 @@ from ingest.sink.storage import Storage
 # EventSchema kind -> the JSON Schema `type` / `format` that from_json_schema reads as that kind
 JSON_TYPES = {"string": {"type": "string"}, "uuid": {"type": "string", "format": "uuid"},
               "timestamp": {"type": "string", "format": "date-time"}, "json": {"type": "object"},
+              "date": {"type": "string", "format": "date"}, "time": {"type": "string", "format": "time"},
               "integer": {"type": "integer"}, "number": {"type": "number"}, "boolean": {"type": "boolean"},
               "decimal": {"type": ["number", "string"], "format": "decimal"}}
 

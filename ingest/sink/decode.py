@@ -55,6 +55,7 @@ def _checks(k: int, f: FieldSpec) -> list[tuple[str, str]]:
     allowed, described = {
         "string": ("('VARCHAR')", "a string"), "uuid": ("('VARCHAR')", "a string"),
         "timestamp": ("('VARCHAR')", "an ISO 8601 string"), "json": ("('OBJECT', 'ARRAY')", "an object or array"),
+        "date": ("('VARCHAR')", "a date string (YYYY-MM-DD)"), "time": ("('VARCHAR')", "a time string (HH:MM:SS)"),
         "integer": ("('BIGINT', 'UBIGINT')", "an integer"), "number": ("('BIGINT', 'UBIGINT', 'DOUBLE')", "a number"),
         "boolean": ("('BOOLEAN')", "true or false"),
         "decimal": ("('BIGINT', 'UBIGINT', 'DOUBLE', 'VARCHAR')", "a decimal number (best as a string)"),
@@ -68,6 +69,9 @@ def _checks(k: int, f: FieldSpec) -> list[tuple[str, str]]:
                            f"{quote(f'field {name} is {says} {shown_number(bound)}: ')} || {shown}"))
     if f.kind == "uuid":
         checks.append((f"{present} and {v} is null", f"{quote(f'field {name} is not a uuid: ')} || left({s}, 60)"))
+    if f.kind in ("date", "time"):
+        not_one = quote(f"field {name} is not a {'date (YYYY-MM-DD)' if f.kind == 'date' else 'time (HH:MM:SS)'}: ")
+        checks.append((f"{present} and {v} is null", f"{not_one} || left({s}, 60)"))
     if f.kind == "decimal":
         fits = quote(f"field {name} does not fit decimal({f.precision}, {f.scale}): ")
         checks.append((f"{present} and ({v} is null or {v} <> try_cast({s} as decimal(38, 18)))", f"{fits} || {shown}"))
@@ -85,6 +89,7 @@ def _typed(k: int, f: FieldSpec) -> str:
     s, j = f"s{k}", f"f[{k}]"
     return {
         "string": s, "uuid": f"try_cast({s} as uuid)", "timestamp": f"try_cast({s} as timestamptz)",
+        "date": f"try_cast({s} as date)", "time": f"try_cast({s} as time)",
         "json": f"{j}::varchar", "integer": f"try_cast({j} as bigint)", "number": f"try_cast({j} as double)",
         "boolean": f"try_cast({j} as boolean)", "decimal": f"try_cast({s} as decimal({f.precision}, {f.scale}))",
     }[f.kind]

@@ -19,6 +19,7 @@ from ingest.sink.sql import BOUNDS, ident, json_path_key, literal, quote
 _KINDS = {
     "string": ("('VARCHAR')", "VARCHAR"), "uuid": ("('VARCHAR')", "VARCHAR"),
     "timestamp": ("('VARCHAR')", "VARCHAR"), "json": ("('OBJECT', 'ARRAY')", "JSON"),
+    "date": ("('VARCHAR')", "VARCHAR"), "time": ("('VARCHAR')", "VARCHAR"),
     "integer": ("('BIGINT', 'UBIGINT')", "BIGINT"), "number": ("('BIGINT', 'UBIGINT', 'DOUBLE')", "DOUBLE"),
     "boolean": ("('BOOLEAN')", "BOOLEAN"), "decimal": ("('BIGINT', 'UBIGINT', 'DOUBLE', 'VARCHAR')", "VARCHAR"),
 }
@@ -28,6 +29,7 @@ def _value(k: int, f: FieldSpec) -> str:
     """The field's typed value, as the full query types it."""
     raw = f"j.{ident(f.name)}"
     return {"uuid": f"try_cast({raw} as uuid)", "timestamp": f"try_cast({raw} as timestamptz)",
+            "date": f"try_cast({raw} as date)", "time": f"try_cast({raw} as time)",
             "json": f"{raw}::varchar",
             "decimal": f"try_cast({raw} as decimal({f.precision}, {f.scale}))"}.get(f.kind, raw)
 
@@ -36,7 +38,7 @@ def _passes(k: int, f: FieldSpec) -> str:
     """True when field k is as the schema wants it: its type ty[k + 1], its typed value v{k}."""
     t, v = f"ty[{k + 1}]", f"v{k}"
     conditions = [f"{t} in {_KINDS[f.kind][0]}"]
-    if f.kind in ("uuid", "timestamp", "integer", "decimal"):  # an integer beyond int64 reads as null
+    if f.kind in ("uuid", "timestamp", "integer", "decimal", "date", "time"):  # int beyond int64: null
         conditions.append(f"{v} is not null")
     if f.kind == "decimal":  # no digits rounded away
         conditions.append(f"{v} = try_cast(r{k} as decimal(38, 18))")

@@ -138,13 +138,16 @@ def test_a_topic_of_any_registered_schema_lands_with_that_schemas_columns(tmp_pa
         {"name": "order_id", "type": {"type": "string", "logicalType": "uuid"}},
         {"name": "placed_at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
         {"name": "quantity", "type": "int"},
-        {"name": "note", "type": ["null", "string"], "default": None}]}
+        {"name": "note", "type": ["null", "string"], "default": None},
+        {"name": "ship_on", "type": {"type": "int", "logicalType": "date"}},
+        {"name": "cutoff", "type": ["null", {"type": "int", "logicalType": "time-millis"}], "default": None}]}
     serialize = AvroSerializer(registry, json.dumps(order))
     ensure_topic(connections, topic, 1)
     producer = Producer(kafka_config(connections))
     base = dt.datetime(2024, 1, 15, 10, 0, tzinfo=dt.UTC)
     sent = [{"order_id": str(uuid.UUID(int=i + 1)), "placed_at": base + dt.timedelta(minutes=i), "quantity": i,
-             "note": None if i % 2 else f"n{i}"} for i in range(90)]
+             "note": None if i % 2 else f"n{i}", "ship_on": base.date() + dt.timedelta(days=i % 3),
+             "cutoff": None if i % 3 else dt.time(17, i % 60, 0, 250_000)} for i in range(90)]
     for record in sent:
         producer.produce(topic, serialize(record, SerializationContext(topic, MessageField.VALUE)))
     assert producer.flush(30) == 0
@@ -157,9 +160,12 @@ def test_a_topic_of_any_registered_schema_lands_with_that_schemas_columns(tmp_pa
     columns = lake.sql(f"describe select * exclude (_kafka_topic, _kafka_partition, _kafka_offset, _kafka_timestamp, "
                        f"_kafka_key) from read_parquet('{files}', hive_partitioning=false)").fetchall()
     assert [(c[0], c[1]) for c in columns] == [("order_id", "VARCHAR"), ("placed_at", "TIMESTAMP WITH TIME ZONE"),
-                                               ("quantity", "BIGINT"), ("note", "VARCHAR")]
-    got = lake.sql(f"select order_id, placed_at, quantity, note from read_parquet('{files}') order by quantity")
-    assert got.fetchall() == [(r["order_id"], r["placed_at"], r["quantity"], r["note"]) for r in sent]
+                                               ("quantity", "BIGINT"), ("note", "VARCHAR"), ("ship_on", "DATE"),
+                                               ("cutoff", "TIME")]
+    got = lake.sql(f"select order_id, placed_at, quantity, note, ship_on, cutoff from read_parquet('{files}') "
+                   "order by quantity")
+    assert got.fetchall() == [(r["order_id"], r["placed_at"], r["quantity"], r["note"], r["ship_on"], r["cutoff"])
+                              for r in sent]
     hours = lake.sql(f"select distinct regexp_extract(filename, 'hour=(\\d+)', 1) from read_parquet('{files}', "
                      "filename=true) order by 1").fetchall()
     assert hours == [("10",), ("11",)]  # 90 minutes from 10:00: filed by placed_at
