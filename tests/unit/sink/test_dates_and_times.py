@@ -3,10 +3,8 @@ int/time-millis, long/time-micros), written as Parquet DATE and TIME; a value th
 why."""
 
 import datetime as dt
-import io
 import json
 
-import fastavro
 import pyarrow as pa
 import pytest
 from confluent_kafka.schema_registry import Schema
@@ -15,6 +13,7 @@ from ingest.avro import WireFormatReader
 from ingest.lake.schemas import json_schema
 from ingest.schema import from_arrow_schema, from_avro_schema, from_json_schema
 from ingest.sink.decode import Decoder
+from support.avro import wire_values
 
 SCHEMA = from_json_schema({"type": "object", "required": ["id", "day"], "properties": {
     "id": {"type": "string"},
@@ -71,12 +70,8 @@ def test_avro_dates_and_times_arrive_as_written():
     micros = dict(AVRO, fields=[*AVRO["fields"][:2], {"name": "at", "type": [
         "null", {"type": "long", "logicalType": "time-micros"}], "default": None}])
     assert from_avro_schema(micros) == SCHEMA
-    values = []
-    for record in ({"id": "a", "day": dt.date(2024, 1, 15), "at": dt.time(23, 59, 59, 999000)},
-                   {"id": "b", "day": dt.date(1999, 12, 31), "at": None}):
-        body = io.BytesIO()
-        fastavro.schemaless_writer(body, fastavro.parse_schema(AVRO), record)
-        values.append(b"\0\0\0\0\1" + body.getvalue())
+    values = wire_values(AVRO, [{"id": "a", "day": dt.date(2024, 1, 15), "at": dt.time(23, 59, 59, 999000)},
+                                {"id": "b", "day": dt.date(1999, 12, 31), "at": None}])
     texts, bad = WireFormatReader(AVRO, OneSchema()).to_json(values)
     decoded = Decoder(SCHEMA).decode(texts)
     assert bad == [] and decoded.bad_index == []

@@ -3,10 +3,8 @@ written as Parquet decimal(precision, scale), never rounded: a value with more d
 the DLQ with why."""
 
 import decimal
-import io
 import json
 
-import fastavro
 import pyarrow as pa
 import pytest
 from confluent_kafka.schema_registry import Schema
@@ -16,6 +14,7 @@ from ingest.errors import ConfigError
 from ingest.lake.schemas import json_schema
 from ingest.schema import from_arrow_schema, from_avro_schema, from_json_schema
 from ingest.sink.decode import Decoder
+from support.avro import wire_values
 
 SCHEMA = from_json_schema({"type": "object", "required": ["id"], "properties": {
     "id": {"type": "string"},
@@ -63,11 +62,7 @@ class OneSchema:
 
 def test_an_avro_decimal_arrives_exact():
     assert from_avro_schema(AVRO) == SCHEMA
-    values = []
-    for record in ({"id": "a", "price": decimal.Decimal("12.34")}, {"id": "b", "price": None}):
-        body = io.BytesIO()
-        fastavro.schemaless_writer(body, fastavro.parse_schema(AVRO), record)
-        values.append(b"\0\0\0\0\1" + body.getvalue())
+    values = wire_values(AVRO, [{"id": "a", "price": decimal.Decimal("12.34")}, {"id": "b", "price": None}])
     texts, bad = WireFormatReader(AVRO, OneSchema()).to_json(values)
     decoded = Decoder(SCHEMA).decode(texts)
     assert bad == [] and decoded.bad_index == []
