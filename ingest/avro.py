@@ -55,10 +55,11 @@ class WireFormatReader:
     reader schema. A registry that does not answer is asked again for `registry_timeout_s`, then the task stops:
     a value is never dead-lettered for the registry's sake."""
 
-    def __init__(self, reader_schema: dict, registry, registry_timeout_s: float = 120.0, sleep=time.sleep,
+    def __init__(self, reader_schema: dict | None, registry, registry_timeout_s: float = 120.0, sleep=time.sleep,
                  reader_subject: str | None = None, reader_version: int | None = None,
                  compatibility: str = "NONE"):
-        self.reader = fastavro.parse_schema(reader_schema)
+        # None: each value is read in its writer's schema (the DLQ job, which checks fields by name afterwards)
+        self.reader = None if reader_schema is None else fastavro.parse_schema(reader_schema)
         # With the reader from the registry (a version of a subject), `compatibility` says which writer schemas
         # replace it; `changed` tells the converter. Versions, not ids, give the order: a registry gives a schema
         # registered before under another subject its old id.
@@ -173,7 +174,8 @@ class WireFormatReader:
     def _read(self, value: bytes, writer) -> bytes:
         stream = io.BytesIO(value)
         stream.seek(5)
-        record = fastavro.schemaless_reader(stream, writer, None if writer is self.reader else self.reader)
+        reader = None if writer is self.reader or self.reader is None else self.reader
+        record = fastavro.schemaless_reader(stream, writer, reader)
         if stream.tell() != len(value):
             raise ValueError(f"{len(value) - stream.tell()} bytes after the record")
         return json.dumps(record, default=_plain, separators=(",", ":")).encode()
@@ -216,7 +218,7 @@ class WireFormatReader:
             self.unknown[schema_id] = f"schema id {schema_id} cannot be parsed: {exc}"
             return None
         dropped = sorted(_field_names(self.writers[schema_id]) - _field_names(self.reader))
-        if dropped and not self.follows:
+        if dropped and not self.follows and self.reader is not None:
             log.warning("schema id %d has fields the sink's reader schema lacks, which are not written: %s; add them "
                         "(with defaults) to sluice.schema.file to keep them", schema_id, ", ".join(dropped))
         return self.writers[schema_id]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ingest.sink.decode import Decoder
+from ingest.sink.values import with_converter_errors
 from ingest.timefmt import iso_millis
 
 # uuid5 namespace of ids generated for events that arrived without one (fixed forever: ids must be stable).
@@ -134,9 +135,16 @@ class Verdict:
 
 
 def triage(decoder: Decoder, values: Sequence[bytes | None], origins: Sequence[Origin],
-           names: Sequence[str]) -> list[Verdict]:
-    """Validate all values in bulk, repair the bad ones, validate the repaired ones in bulk again."""
-    first = decoder.decode(list(values))
+           names: Sequence[str], converter=None) -> list[Verdict]:
+    """Validate all values in bulk, repair the bad ones, validate the repaired ones in bulk again.
+
+    With the sink's `converter` (ingest.sink.values: Avro's wire format, JsonConverter's envelope) each value is
+    read through it first, and is replayed as it is or parked: the repairs rewrite JSON events, not those."""
+    if converter is not None:
+        texts, bad = converter.to_json(list(values))
+        first, names = with_converter_errors(decoder.decode(texts), bad), ()
+    else:
+        first = decoder.decode(list(values))
     before = dict(zip(first.bad_index, first.bad_reason, strict=True))
     repaired = {i: r for i in before if (r := repair(values[i], names, origins[i])) is not None}
     order = sorted(repaired)

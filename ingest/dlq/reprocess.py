@@ -18,16 +18,19 @@ from typing import cast
 
 from confluent_kafka import Consumer, Producer
 
+from ingest.avro import WireFormatReader
 from ingest.clients import ensure_topic, kafka_admin, kafka_config, s3_client
 from ingest.config import DEFAULT_SCHEMA
 from ingest.connections import Connections
+from ingest.converter import REGISTRY_TIMEOUT_S
 from ingest.dlq.audit import DEFAULT_PREFIX, AuditTrail, new_run_id
 from ingest.dlq.kafka_io import DeadLetter, DlqReader, Outbox, Progress
 from ingest.dlq.repairs import check_repairs, triage
 from ingest.errors import SluiceError
-from ingest.lake.schemas import lake_schema
+from ingest.lake.schemas import lake_record
 from ingest.schema import EventSchema, load_schema
 from ingest.sink.decode import Decoder
+from ingest.sink.values import EnvelopeReader
 from ingest.timefmt import iso_millis
 
 log = logging.getLogger(__name__)
@@ -53,22 +56,42 @@ def _now_ms() -> int:
 
 
 class Decoders:
-    """The sink's validation of each source topic: the schema its sink `connector` recorded in the lake, read once
-    per run, else `fallback` (also for every topic without a connector)."""
+    """The sink's validation of each source topic: the schema (and value.converter) its sink `connector` recorded in
+    the lake, read once per run, else `fallback` (also for every topic without a connector). Avro values are read
+    with the writer schemas of `registry_url`."""
 
-    def __init__(self, client, bucket: str, connector: str | None, fallback: EventSchema):
+    def __init__(self, client, bucket: str, connector: str | None, fallback: EventSchema, registry_url: str = ""):
         self.client, self.bucket, self.connector, self.fallback = client, bucket, connector, fallback
-        self.by_topic: dict[str, Decoder] = {}
+        self.registry_url = registry_url
+        self.by_topic: dict[str, tuple[Decoder, object]] = {}
         self.by_schema: dict[EventSchema, Decoder] = {}
+        self.converters: dict[str, object] = {}
 
-    def __call__(self, topic: str) -> Decoder:
+    def __call__(self, topic: str) -> tuple[Decoder, object]:
+        """The decoder of the topic's values and the converter to read them with first (None: schemaless JSON)."""
         if topic not in self.by_topic:
-            recorded = lake_schema(self.client, self.bucket, self.connector, topic) if self.connector else None
-            schema = recorded if recorded is not None else self.fallback
+            recorded = lake_record(self.client, self.bucket, self.connector, topic) if self.connector else None
+            schema, converter = recorded if recorded is not None else (self.fallback, None)
             if schema not in self.by_schema:
                 self.by_schema[schema] = Decoder(schema)
-            self.by_topic[topic] = self.by_schema[schema]
+            self.by_topic[topic] = (self.by_schema[schema], self._converter(converter))
         return self.by_topic[topic]
+
+    def _converter(self, kind: str | None):
+        if kind is None:
+            return None
+        if kind not in self.converters:
+            if kind == "avro":
+                if not self.registry_url:
+                    raise SluiceError("the DLQ holds Avro values (its sink's value.converter) and no schema registry "
+                                      "is configured: set SLUICE_SCHEMA_REGISTRY_URL")
+                from confluent_kafka.schema_registry import SchemaRegistryClient
+
+                self.converters[kind] = WireFormatReader(None, SchemaRegistryClient(
+                    {"url": self.registry_url, "timeout": REGISTRY_TIMEOUT_S}))
+            else:
+                self.converters[kind] = EnvelopeReader()
+        return self.converters[kind]
 
     def close(self) -> None:
         for decoder in self.by_schema.values():
@@ -105,7 +128,8 @@ def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, re
         raise SluiceError(f"DLQ topic '{dlq_topic}' does not exist")
     ensure_topic(connections, parking_topic, 1, 3)
     partitions = {name: len(meta.partitions) for name, meta in topics.items()}
-    decoders = Decoders(s3_client(connections), audit_bucket, connector, load_schema(schema_file))
+    decoders = Decoders(s3_client(connections), audit_bucket, connector, load_schema(schema_file),
+                        connections.schema_registry_url)
     consumer = Consumer(kafka_config(connections, **{
         "group.id": group_id, "enable.auto.commit": False, "auto.offset.reset": "earliest",
         "enable.partition.eof": False,
@@ -132,7 +156,7 @@ def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, re
     return result
 
 
-def _route(letters: list[DeadLetter], decoders: Callable[[str], Decoder], names: list[str],
+def _route(letters: list[DeadLetter], decoders: Callable[[str], tuple[Decoder, object]], names: list[str],
            partitions: dict[str, int], parking_topic: str, outbox: Outbox, rows: list[dict], result: ReprocessResult,
            clock_ms: Callable[[], int], max_hops: int = MAX_HOPS) -> None:
     """Triage a batch in bulk per source topic (with its decoder), then send each record to its source topic or
@@ -143,8 +167,9 @@ def _route(letters: list[DeadLetter], decoders: Callable[[str], Decoder], names:
             by_topic[cast(str, d.source_topic)].append(d)
     verdicts = {}
     for topic, known in by_topic.items():
+        decoder, converter = decoders(topic)
         verdicts |= dict(zip((id(d) for d in known), triage(
-            decoders(topic), [d.value for d in known], [d.origin for d in known], names), strict=True))
+            decoder, [d.value for d in known], [d.origin for d in known], names, converter), strict=True))
     for letter in letters:
         row = letter.audit_row(result.run_id)
         verdict = verdicts.get(id(letter))

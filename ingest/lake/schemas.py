@@ -2,7 +2,9 @@
 dead letters later (the DLQ job) validates them as the sink did, whatever `sluice.schema.file` it ran with.
 
 The object is always a JSON Schema: a `.json` schema file's bytes as they are, an Arrow schema as the JSON Schema
-that `from_json_schema` turns back into the same `EventSchema`.
+that `from_json_schema` turns back into the same `EventSchema`. A sink with a `value.converter` names it under
+CONVERTER_KEY ("avro": Confluent's wire format, "envelope": JsonConverter's schema and payload), so the DLQ job
+reads its dead letters as the sink did.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ingest.lake.keys import schema_key
 from ingest.schema import EventSchema, from_json_schema, load_schema
 from ingest.sink.storage import Storage
 
+CONVERTER_KEY = "x-sluice-value-converter"
 # EventSchema kind -> the JSON Schema `type` / `format` that from_json_schema reads as that kind
 JSON_TYPES = {"string": {"type": "string"}, "uuid": {"type": "string", "format": "uuid"},
               "timestamp": {"type": "string", "format": "date-time"}, "json": {"type": "object"},
@@ -56,9 +59,11 @@ class SchemaRecorder:
     """The sink's recording: each topic's schema once per process (its tasks share it), when first assigned, so
     before anything of the topic is committed. A PUT that fails (after Storage's retries) raises: the task ends."""
 
-    def __init__(self, storage: Storage, connector: str, schema: Path | EventSchema):
+    def __init__(self, storage: Storage, connector: str, schema: Path | EventSchema, converter: str | None = None):
         self.storage, self.connector = storage, connector
         self.document = schema_document(schema) if isinstance(schema, Path) else json_bytes(schema)
+        if converter is not None:
+            self.document = json.dumps(json.loads(self.document) | {CONVERTER_KEY: converter}, indent=2).encode()
         self.recorded: set[str] = set()
         self.lock = threading.Lock()
 
@@ -71,10 +76,18 @@ class SchemaRecorder:
 
 def lake_schema(client, bucket: str, connector: str, topic: str) -> EventSchema | None:
     """The schema the sink `connector` recorded for `topic`, or None if it recorded none."""
+    recorded = lake_record(client, bucket, connector, topic)
+    return None if recorded is None else recorded[0]
+
+
+def lake_record(client, bucket: str, connector: str, topic: str) -> tuple[EventSchema, str | None] | None:
+    """The schema the sink `connector` recorded for `topic` and its converter ("avro", "envelope"; None for
+    schemaless JSON), or None if it recorded none."""
     try:
         body = client.get_object(Bucket=bucket, Key=schema_key(connector, topic))["Body"].read()
     except ClientError as exc:
         if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
             return None
         raise
-    return from_json_schema(json.loads(body))
+    document = json.loads(body)
+    return from_json_schema(document), document.get(CONVERTER_KEY)

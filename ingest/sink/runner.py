@@ -54,7 +54,9 @@ def _run_tasks(config: SinkConfig, storage: Storage, stop: threading.Event, inst
                exit_when_idle: float | None, stats_every: float) -> int:
     failures: list[BaseException] = []
     # Each topic's schema, for the DLQ job to validate alike: a schema file as it is, else the registry's.
-    record_schemas = SchemaRecorder(storage, config.name, config.schema_file or reader_schema.event_schema(config))
+    converter = config.value_converter
+    record_schemas = SchemaRecorder(storage, config.name, config.schema_file or reader_schema.event_schema(config),
+                                    "avro" if converter.kind == "avro" else "envelope" if converter.envelope else None)
     tasks = [SinkTask(config, i, stop, instance_id, on_topics=record_schemas) for i in range(config.tasks_max)]
 
     def run(task: SinkTask) -> None:
