@@ -57,7 +57,8 @@ def _run_tasks(config: SinkConfig, storage: Storage, stop: threading.Event, inst
     converter = config.value_converter
     record_schemas = SchemaRecorder(storage, config.name, config.schema_file or reader_schema.event_schema(config),
                                     "avro" if converter.kind == "avro" else "envelope" if converter.envelope else None)
-    tasks = [SinkTask(config, i, stop, instance_id, on_topics=record_schemas) for i in range(config.tasks_max)]
+    tasks = [SinkTask(config, i, stop, instance_id, on_topics=record_schemas, on_schema=record_schemas.change)
+             for i in range(config.tasks_max)]
 
     def run(task: SinkTask) -> None:
         try:

@@ -23,10 +23,12 @@ from collections.abc import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from ingest.clients import FETCH_SETTINGS, kafka_config
+from ingest.clients import kafka_config
 from ingest.config import SinkConfig
 from ingest.errors import CommitFailed, SinkStopped
+from ingest.schema import EventSchema
 from ingest.sink.commit import Pending, Round, RoundCommitter, pend
+from ingest.sink.consumer_settings import consumer_settings
 from ingest.sink.dlq import DeadLetter, DeadLetterQueue
 from ingest.sink.partition_writer import ClosedRound, PartitionWriter
 from ingest.sink.reader_schema import event_schema
@@ -46,9 +48,11 @@ def wall_ms() -> int:
 
 class SinkTask:
     def __init__(self, config: SinkConfig, task_id: int, stop: threading.Event, instance_id: str | None = None,
-                 clock_ms=wall_ms, batch_size: int = 10_000, on_topics: Callable[[set[str]], None] = lambda _: None):
+                 clock_ms=wall_ms, batch_size: int = 10_000, on_topics: Callable[[set[str]], None] = lambda _: None,
+                 on_schema: Callable[[EventSchema], None] = lambda _: None):
         self.config, self.task_id, self.stop, self.clock_ms = config, task_id, stop, clock_ms
         self.on_topics = on_topics  # called with the topics of each assignment (the runner records their schema)
+        self.on_schema = on_schema  # called when another registered schema becomes the rows' (recorded again)
         self.batch_size = min(batch_size, max(config.flush_size, 500))
         self.stats = TaskStats()
         self._waiting_for_topic = False  # logged once: a topic subscribed to does not exist (yet)
@@ -69,20 +73,7 @@ class SinkTask:
         self._consumer_errors: dict[int, float] = {}  # error code -> monotonic time last logged
         self.watermarks = Watermarks(self.storage, config.name, config.watermark_lateness_ms,
                                      config.watermark_interval_ms, clock_ms)
-        settings = {
-            "group.id": config.group_id, "enable.auto.commit": False, "auto.offset.reset": "earliest",
-            "enable.partition.eof": False, "client.id": f"{config.name}-{task_id}", **FETCH_SETTINGS,
-        }
-        if str(config.consumer_overrides.get("group.protocol", "classic")).lower() == "classic":
-            # The classic protocol's liveness is the client's to set; under KIP-848 (consumer.override.group.protocol
-            # =consumer) the broker sets it and librdkafka refuses these keys.
-            settings |= {"session.timeout.ms": 10_000, "heartbeat.interval.ms": 2_000}
-        settings |= config.consumer_overrides
-        if instance_id:
-            # Static membership: a restarted task takes its partitions back at once, without a rebalance,
-            # and a second process with the same id is fenced instead of writing beside it.
-            settings["group.instance.id"] = f"{instance_id}-{task_id}"
-        self.consumer = Consumer(kafka_config(config.connections, **settings))
+        self.consumer = Consumer(kafka_config(config.connections, **consumer_settings(config, task_id, instance_id)))
         self.committer = RoundCommitter(config, self.converter.schema, self.consumer, self.storage, self.dlq,
                                         self.watermarks, self.stats, task_id, self.transactional_id, clock_ms)
 
@@ -269,6 +260,7 @@ class SinkTask:
     def _close_for_schema(self, pending: Pending) -> None:
         self.converter.schema_changed = False
         self.committer.schema = self.converter.schema
+        self.on_schema(self.converter.schema)  # before anything of it is committed; raising ends the task
         for writer in self.writers.values():
             closed = writer.close_now("schema")
             if closed is not None:

@@ -172,7 +172,7 @@ def test_a_topic_of_any_registered_schema_lands_with_that_schemas_columns(tmp_pa
 
 
 def test_a_new_version_registered_mid_stream_closes_the_files_and_adds_its_columns(tmp_path, connections, lake,
-                                                                                   names, registry):
+                                                                                   names, registry, s3):
     """As Confluent's connector under BACKWARD: the sink starts on v1 (the subject's latest), v2 (new optional
     fields with defaults) is registered while it runs; files of v1 rows close and later files have v2's columns."""
     topic, bucket = names["topic"], names["bucket"]
@@ -192,6 +192,10 @@ def test_a_new_version_registered_mid_stream_closes_the_files_and_adds_its_colum
                             start_ms=START_MS + 3 * 3_600_000)
     assert sink.wait(timeout=120) == 0, sink_log(sink)[-3000:]
     assert "becomes the reader schema (schema.compatibility=BACKWARD)" in sink_log(sink)
+    from ingest.lake.schemas import lake_schema  # the DLQ job validates with the schema the sink moved to
+
+    recorded = lake_schema(s3, bucket, f"{names['name']}-{topic[-4:]}", topic)
+    assert recorded is not None and recorded.field("amount") is not None
 
     files = [key for key in lake.sql(f"select file from glob('s3://{bucket}/topics/{topic}/*/*/*/*/*.parquet')")
              .fetchall()]
