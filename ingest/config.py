@@ -41,7 +41,8 @@ PARQUET_CODECS = {"none": "", "snappy": ".snappy", "gzip": ".gz", "brotli": ".br
 CONNECTOR_CLASSES = ("io.confluent.connect.s3.S3SinkConnector",)
 STORAGE_CLASSES = ("io.confluent.connect.s3.storage.S3Storage",)
 
-# Keys of the Confluent connector that Sluice accepts and that change nothing here (converters, S3 tuning).
+# Keys of the Confluent connector that Sluice accepts and that change nothing here (converters, S3 tuning); the
+# key and header converters' own keys (key.converter.schema.registry.url, ...) too: keys are kept as their bytes.
 ACCEPTED_NO_EFFECT = {
     "key.converter", "key.converter.schemas.enable", "header.converter", "s3.part.size",
     "s3.acl.canned", "s3.ssea.name", "s3.part.retries", "errors.log.enable", "errors.log.include.messages",
@@ -221,7 +222,7 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
     overrides = {k.removeprefix("consumer.override."): v for k, v in r.raw.items() if k.startswith("consumer.")}
     r.used |= {k for k in r.raw if k.startswith("consumer.")}
     tasks_max = r.integer("tasks.max", 1, 1)
-    r.used |= ACCEPTED_NO_EFFECT
+    r.used |= ACCEPTED_NO_EFFECT | {k for k in r.raw if k.startswith(("key.converter.", "header.converter."))}
     for key in sorted(set(r.raw) - r.used):
         warnings.append(f"unknown config key '{key}' is ignored")
 

@@ -152,6 +152,9 @@ def test_schema_compatibility_is_checked_and_none_is_the_default_as_in_confluent
     assert not any("schema.compatibility" in w for w in backward.warnings)
     assert backward.value_converter.registry_config() == {"url": "http://127.0.0.1:1", "timeout": 10}
     assert "unknown config key" not in " ".join(backward.warnings)
+    keyed = parse_sink_config({"config": base | {"key.converter": "io.confluent.connect.avro.AvroConverter",
+                                                  "key.converter.schema.registry.url": "http://127.0.0.1:1"}}, CONN)
+    assert not keyed.warnings  # the key is kept as its bytes (_kafka_key), whatever its converter
 
 
 class Subjects:
