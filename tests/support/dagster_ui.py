@@ -16,10 +16,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 @contextmanager
-def dagster_dev(home: Path, env: dict[str, str], stopped_sensors: tuple[str, ...] = ()):
+def dagster_dev(home: Path, env: dict[str, str], stopped_sensors: tuple[str, ...] = (), stop_timeout: float = 60):
     """Start `dagster dev -w workspace.yaml` (webserver + daemon) with DAGSTER_HOME=home; yields its base URL.
 
-    `stopped_sensors` are stopped in the instance first (`dagster sensor stop`), as a user would in the UI.
+    `stopped_sensors` are stopped in the instance first (`dagster sensor stop`), as a user would in the UI. On the
+    way out it gets SIGTERM, and after `stop_timeout` SIGKILL (0: at once, as a crash; its code server would
+    otherwise wait for a run in flight to end).
     """
     for sensor in stopped_sensors:
         done = subprocess.run([str(dev.BIN / "dagster"), "sensor", "stop", sensor, "-w", "workspace.yaml"],
@@ -32,7 +34,7 @@ def dagster_dev(home: Path, env: dict[str, str], stopped_sensors: tuple[str, ...
     try:
         yield dev.wait_ready(port, proc, log)
     finally:
-        dev.stop(proc)
+        dev.stop(proc, stop_timeout)
 
 
 @contextmanager
