@@ -19,6 +19,7 @@ import datetime as dt
 import io
 import json
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -52,12 +53,13 @@ class BadValue:
 
 class WireFormatReader:
     """Values of one task: writer schemas by id from the registry (cached), each value as JSON text in the
-    reader schema. A registry that does not answer is asked again for `registry_timeout_s`, then the task stops:
-    a value is never dead-lettered for the registry's sake."""
+    reader schema. A registry that does not answer is asked again with backoff until it does (the task waits), or
+    until `registry_timeout_s` if given, or until `stop` is set; then the task ends without committing past the
+    value: a value is never dead-lettered for the registry's sake."""
 
-    def __init__(self, reader_schema: dict | None, registry, registry_timeout_s: float = 120.0, sleep=time.sleep,
-                 reader_subject: str | None = None, reader_version: int | None = None,
-                 compatibility: str = "NONE"):
+    def __init__(self, reader_schema: dict | None, registry, registry_timeout_s: float | None = None,
+                 sleep=time.sleep, reader_subject: str | None = None, reader_version: int | None = None,
+                 compatibility: str = "NONE", stop: threading.Event | None = None):
         # None: each value is read in its writer's schema (the DLQ job, which checks fields by name afterwards)
         self.reader = None if reader_schema is None else _parse(reader_schema)
         # With the reader from the registry (a version of a subject), `compatibility` says which writer schemas
@@ -69,7 +71,7 @@ class WireFormatReader:
         self.compatibility = compatibility
         self.changed = False
         self.versions: dict[int, int | None] = {}  # writer id -> its version in reader_subject (None: not in it)
-        self.registry, self.timeout_s, self.sleep = registry, registry_timeout_s, sleep
+        self.registry, self.timeout_s, self.sleep, self.stop = registry, registry_timeout_s, sleep, stop
         self.writers: dict[int, object] = {}
         self.documents: dict[int, dict] = {}  # the writer schemas as registered
         self.unknown: dict[int, str] = {}
@@ -199,11 +201,14 @@ class WireFormatReader:
                 problem = exc
             except Exception as exc:  # connection refused, timeouts: the registry is away
                 problem = exc
-            if time.monotonic() - began > self.timeout_s:
+            if self.timeout_s is not None and time.monotonic() - began > self.timeout_s:
                 raise SluiceError(f"schema registry did not answer for schema id {schema_id} within "
                                   f"{self.timeout_s:.0f}s: {problem}") from None
-            log.warning("schema registry: %s; asking again in %.1fs", problem, wait)
-            self.sleep(wait)
+            log.warning("schema registry: %s; waiting for it, asking again in %.1fs", problem, wait)
+            self.sleep(wait)  # stop.wait in a task: returns at once when the task is asked to stop
+            if self.stop is not None and self.stop.is_set():
+                raise SluiceError(f"stopped while waiting for the schema registry (schema id {schema_id}): nothing "
+                                  f"at or after the value was committed; {problem}") from None
             wait = min(wait * 2, 10.0)
         if schema.schema_type not in (None, "AVRO"):
             self.unknown[schema_id] = f"schema id {schema_id} is {schema.schema_type}, not AVRO"

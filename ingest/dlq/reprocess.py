@@ -88,7 +88,7 @@ class Decoders:
                 from confluent_kafka.schema_registry import SchemaRegistryClient
 
                 self.converters[kind] = WireFormatReader(None, SchemaRegistryClient(
-                    {"url": self.registry_url, "timeout": REGISTRY_TIMEOUT_S}))
+                    {"url": self.registry_url, "timeout": REGISTRY_TIMEOUT_S}), registry_timeout_s=120)
             else:
                 self.converters[kind] = EnvelopeReader()
         return self.converters[kind]

@@ -41,9 +41,9 @@ class PartitionBatch:
 
 
 class RecordConverter:
-    def __init__(self, config: SinkConfig, schema: EventSchema, clock_ms: Callable[[], int]):
+    def __init__(self, config: SinkConfig, schema: EventSchema, clock_ms: Callable[[], int], stop=None):
         self.config, self.clock_ms = config, clock_ms
-        self.values = value_reader(config)  # value.converter: envelope or Avro -> JSON text first
+        self.values = value_reader(config, stop)  # value.converter: envelope or Avro -> JSON text first
         if hasattr(self.values, "writable"):  # a registered schema the reader would move to must suit this config
             self.values.writable = lambda document: self._check(from_avro_schema(document))
         self.schema_changed = False  # set when another registered schema became the rows' schema

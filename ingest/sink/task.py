@@ -56,7 +56,7 @@ class SinkTask:
         self.batch_size = min(batch_size, max(config.flush_size, 500))
         self.stats = TaskStats()
         self._waiting_for_topic = False  # logged once: a topic subscribed to does not exist (yet)
-        self.converter = RecordConverter(config, event_schema(config), clock_ms)
+        self.converter = RecordConverter(config, event_schema(config), clock_ms, stop)
         self.storage = Storage(config.connections, config.bucket, config.s3_retry_backoff_ms,
                                config.s3_retry_timeout_ms, timeout=S3_TIMEOUT_S)
         # Unique per process unless the instance id makes it stable: a restart then fences its predecessor at once.

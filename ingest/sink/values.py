@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 from ingest.avro import BadValue, WireFormatReader
 from ingest.config import SinkConfig
@@ -39,8 +41,9 @@ class EnvelopeReader:
         return texts, bad
 
 
-def value_reader(config: SinkConfig):
-    """The converter's reader for this config; None for schemaless JSON (the decoder reads values as they are)."""
+def value_reader(config: SinkConfig, stop: threading.Event | None = None):
+    """The converter's reader for this config; None for schemaless JSON (the decoder reads values as they are).
+    An Avro reader waits for a registry that does not answer until it does, or until `stop` is set."""
     converter = config.value_converter
     if converter.kind == "avro":
         from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -49,7 +52,8 @@ def value_reader(config: SinkConfig):
 
         return WireFormatReader(avro_reader_document(config), SchemaRegistryClient(converter.registry_config()),
                                 reader_subject=config.reader_subject, reader_version=config.reader_version,
-                                compatibility=converter.compatibility)
+                                compatibility=converter.compatibility, stop=stop,
+                                sleep=stop.wait if stop is not None else time.sleep)
     return EnvelopeReader() if converter.envelope else None
 
 

@@ -109,16 +109,26 @@ def test_what_is_not_avro_of_a_known_schema_is_dead_lettered_with_why():
     assert registry.calls == 2  # each id asked once, the unknown one remembered too
 
 
-def test_a_registry_that_comes_back_is_waited_for_one_that_does_not_stops_the_task():
+def test_a_registry_that_does_not_answer_is_waited_for_until_it_does_or_the_task_is_asked_to_stop():
+    import threading
+
     waits = []
-    reader = WireFormatReader(V2, Registry({1: V2}, down=3), registry_timeout_s=60, sleep=waits.append)
     value = encoder(1, V2)(json.loads(next(generate(1, 1, START_MS)).value))
+    reader = WireFormatReader(V2, Registry({1: V2}, down=12), sleep=waits.append)  # no bound: the task waits
     texts, bad = reader.to_json([value])
-    assert bad == [] and json.loads(texts[0])["event_type"] and waits == [0.5, 1.0, 2.0]
+    assert bad == [] and json.loads(texts[0])["event_type"]
+    assert waits == [0.5, 1.0, 2.0, 4.0, 8.0] + [10.0] * 7  # backoff, capped at 10 s
+
+    stop = threading.Event()
+    registry = Registry({1: V2}, down=10**6)
+    reader = WireFormatReader(V2, registry, stop=stop, sleep=lambda _: stop.set() if registry.calls >= 5 else None)
+    with pytest.raises(SluiceError, match="stopped while waiting for the schema registry .schema id 1."):
+        reader.to_json([value])
+    assert registry.calls == 5  # asked until the stop, then not again
 
     reader = WireFormatReader(V2, Registry({1: V2}, down=10**6), registry_timeout_s=0, sleep=waits.append)
     with pytest.raises(SluiceError, match="schema registry did not answer for schema id 1"):
-        reader.to_json([value])
+        reader.to_json([value])  # with a bound (the DLQ job's), it gives up
 
 
 def test_value_converter_keys_are_checked():
