@@ -1,7 +1,12 @@
 """Fixtures for the real Kafka, S3, Cassandra and schema registry named by the stack's env file (or the environment),
-shared by the integration and e2e tests; markers by folder.
+shared by the integration and e2e tests; markers by folder; the stack shared by parallel workers.
 
 A service that does not answer fails the tests that need it; nothing here ever skips.
+
+`./dev test` runs the suite on pytest-xdist workers (`-n`, `--dist loadgroup`). The workers share one stack: a test
+that stops, freezes or kills a service (marker `disrupts_stack`) holds the stack alone (support/stack_lock.py), every
+other test of the stack holds it shared. A module of integration or e2e tests runs on one worker, so its
+module-scoped fixtures (sample lakes, Dagster processes) are made once.
 """
 
 from __future__ import annotations
@@ -13,14 +18,31 @@ import pytest
 from ingest.clients import cassandra_cluster, kafka_admin, s3_client
 from ingest.connections import Connections
 from ingest.health import CHECKS
+from support.stack_lock import stack_lock
 
 
+def _uses_stack(item: pytest.Item) -> bool:
+    return "/integration/" in str(item.path) or "/e2e/" in str(item.path)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/integration/" in str(item.path):
             item.add_marker(pytest.mark.integration)
         if "/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
+        if _uses_stack(item):
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Setup, call and teardown of a test of the stack under the stack's lock: alone if it disrupts the stack."""
+    if not _uses_stack(item):
+        return (yield)
+    with stack_lock(exclusive=item.get_closest_marker("disrupts_stack") is not None):
+        return (yield)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import hashlib
 import io
 
 import boto3
+import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,6 +24,7 @@ def listed(s3, bucket: str) -> dict[str, int]:
     return {o["Key"]: o["Size"] for page in pages for o in page.get("Contents", [])}
 
 
+@pytest.mark.disrupts_stack
 def test_the_lake_survives_dev_down_and_up(s3, unique_name):
     bucket = unique_name
     s3.create_bucket(Bucket=bucket)
@@ -45,6 +47,7 @@ def test_the_lake_survives_dev_down_and_up(s3, unique_name):
     assert s3.get_object(Bucket=bucket, Key=big)["Body"].read() == body_of(big, 12 << 20)
 
 
+@pytest.mark.disrupts_stack
 def test_a_sigkill_of_the_s3_server_loses_no_acknowledged_object(s3, connections, unique_name):
     bucket = unique_name
     s3.create_bucket(Bucket=bucket)

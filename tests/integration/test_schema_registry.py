@@ -42,6 +42,7 @@ def test_backward_compatibility_is_the_default(registry, unique_name):
     assert registry.get_versions(subject) == [1, 2]
 
 
+@pytest.mark.disrupts_stack
 def test_schemas_survive_dev_down_and_up(registry, registry_url, unique_name):
     subject, schema = f"{unique_name}-value", avro(unique_name)
     schema_id = registry.register_schema(subject, schema)
@@ -55,6 +56,7 @@ def test_schemas_survive_dev_down_and_up(registry, registry_url, unique_name):
     assert SchemaRegistryClient({"url": registry_url}).get_compatibility() == "BACKWARD"
 
 
+@pytest.mark.disrupts_stack
 def test_a_sigkill_of_the_registry_loses_no_acknowledged_schema(registry, registry_url, unique_name):
     # One attempt per request: a registration was either acknowledged before the kill or failed.
     client = SchemaRegistryClient({"url": registry_url, "max.retries": 0, "timeout": 5})

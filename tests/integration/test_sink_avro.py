@@ -7,6 +7,8 @@ import json
 import subprocess
 import time
 
+import pytest
+
 from ingest.avro_events import DEFAULT_AVRO_SCHEMA
 from ingest.produce import generate
 from support.faults import start_service, stop_service
@@ -100,6 +102,7 @@ def test_sluice_produce_avro_from_the_command_line(connections, names, registry)
     assert registry.get_latest_version(f"{names['topic']}-value").version == 1
 
 
+@pytest.mark.disrupts_stack
 def test_a_registry_that_is_down_is_waited_for_and_nothing_is_dead_lettered(tmp_path, connections, lake, names):
     topic, bucket = names["topic"], names["bucket"]
     deliveries = produce_events(connections, topic, 1000, partitions=1, seed=31, value_format="avro")
@@ -241,6 +244,7 @@ def test_under_none_as_confluents_default_each_file_holds_one_writer_schema_as_w
     assert sorted(seen) == sorted(v1_offsets | v2_offsets)  # every record once
 
 
+@pytest.mark.disrupts_stack
 def test_a_new_schema_id_while_the_registry_is_down_makes_the_running_task_wait_not_drop(tmp_path, connections, lake,
                                                                                          names, registry):
     """The sink runs on v1; v2 is registered, the registry stops, v2 values arrive: the task waits (nothing

@@ -7,6 +7,7 @@ import time
 from collections import Counter
 
 import botocore.exceptions
+import pytest
 
 import ingest.sink.storage as storage_module
 from ingest.clients import ensure_topic, s3_client
@@ -94,6 +95,7 @@ def assert_every_offset_once(connections, s3, lake, names, deliveries, partition
     assert sum(n for (_, kind), n in covered.items() if kind == "dlq") == len(dead)
 
 
+@pytest.mark.disrupts_stack
 def test_the_broker_stopped_and_started_mid_stream_is_survived(tmp_path, connections, s3, lake, names):
     ensure_topic(connections, names["topic"], PARTITIONS)
     sink = start_sink(config_for(tmp_path, names), log=tmp_path / "sink.log")
@@ -113,6 +115,7 @@ def test_the_broker_stopped_and_started_mid_stream_is_survived(tmp_path, connect
     assert_every_offset_once(connections, s3, lake, names, deliveries)
 
 
+@pytest.mark.disrupts_stack
 def test_s3_frozen_past_the_clients_timeouts_loses_and_repeats_nothing(tmp_path, connections, s3, lake, names):
     ensure_topic(connections, names["topic"], PARTITIONS)
     sink = start_sink(config_for(tmp_path, names), log=tmp_path / "sink.log")
