@@ -30,7 +30,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
 from results import report  # noqa: E402
 
@@ -38,11 +38,20 @@ from ingest.clients import ensure_topic, s3_client  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
 from ingest.lake.connection import lake_connection  # noqa: E402
 from ingest.lake.ledger import committed_rounds, ledger_partitions, read_ledger  # noqa: E402
+from ingest.lake.listing import list_keys  # noqa: E402
 from ingest.produce import produce  # noqa: E402
-from support.faults import dlq_offsets, frozen, lake_offsets, ledger_check, start_service, stop_service  # noqa: E402
-from support.sink import START_MS, committed, object_keys  # noqa: E402
+from stack.faults import (  # noqa: E402
+    committed,
+    dlq_offsets,
+    frozen,
+    lake_offsets,
+    ledger_check,
+    start_service,
+    stop_service,
+)
 
 SLUICE = str(Path(sys.executable).parent / "sluice")
+START_MS = 1_705_309_200_000  # 2024-01-15T09:00:00Z
 PARTITIONS = 4
 BAD_RATIO = 0.01
 QUIET_S = 40  # committed offsets unchanged this long: drained (above the S3 client's 30 s backoff cap)
@@ -202,7 +211,7 @@ def main() -> int:
 
     print(f"\nchaos run {run}, seed {args.seed}: {wall_s:.0f} s wall time")
     print(f"  produced          {len(deliveries):>9,}  ({len(good):,} good, {len(bad):,} malformed)")
-    print(f"  raw files         {len(object_keys(s3, names['bucket'], 'topics/' + names['topic'] + '/')):>9,}")
+    print(f"  raw files         {len(list_keys(s3, names['bucket'], 'topics/' + names['topic'] + '/')):>9,}")
     print(f"  manifests         {rounds:>9,}  committed rounds; they account for "
           f"{sum(n for (_, k), n in covered.items() if k == 'rows'):,} rows and "
           f"{sum(n for (_, k), n in covered.items() if k == 'dlq'):,} dead letters")

@@ -16,14 +16,6 @@ class ConfigError(SluiceError):
         super().__init__(f"config key '{key}': {shown}; allowed: {allowed}")
 
 
-class RecordError(SluiceError):
-    """A record that cannot be written: the reason goes into the DLQ headers."""
-
-    def __init__(self, reason: str, exception_class: str = "org.apache.kafka.connect.errors.DataException"):
-        self.reason, self.exception_class = reason, exception_class
-        super().__init__(reason)
-
-
 class SinkStopped(SluiceError):
     """errors.tolerance=none met a bad record: the sink stops, committing nothing past it."""
 

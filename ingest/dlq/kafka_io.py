@@ -32,8 +32,9 @@ def _int(text: str | None) -> int | None:
 
 
 @dataclass(frozen=True)
-class DeadLetter:
-    """One DLQ record and the source coordinates its Kafka Connect error headers give."""
+class DlqRecord:
+    """One DLQ record as the DLQ job reads it back, and the source coordinates its Kafka Connect error headers give
+    (the sink's `ingest.sink.dlq.DeadLetter` is what it writes there)."""
 
     dlq_topic: str
     dlq_partition: int
@@ -47,7 +48,7 @@ class DeadLetter:
     source_offset: int | None
 
     @classmethod
-    def of(cls, m: Message) -> DeadLetter:
+    def of(cls, m: Message) -> DlqRecord:
         headers = list(m.headers() or [])
         text = {k: v.decode("utf-8", "replace") for k, v in headers if v is not None}
         kind, ts = m.timestamp()

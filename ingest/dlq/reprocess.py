@@ -24,7 +24,7 @@ from ingest.config import DEFAULT_SCHEMA
 from ingest.connections import Connections
 from ingest.converter import REGISTRY_TIMEOUT_S
 from ingest.dlq.audit import DEFAULT_PREFIX, AuditTrail, new_run_id
-from ingest.dlq.kafka_io import DeadLetter, DlqReader, Outbox, Progress
+from ingest.dlq.kafka_io import DlqReader, DlqRecord, Outbox, Progress
 from ingest.dlq.repairs import check_repairs, triage
 from ingest.errors import SluiceError
 from ingest.lake.schemas import lake_record
@@ -141,7 +141,7 @@ def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, re
     try:
         reading = DlqReader(consumer, dlq_topic, batch_size, max_records, time.monotonic() + timeout_s)
         for batch in reading:
-            letters = [DeadLetter.of(m) for m in batch]
+            letters = [DlqRecord.of(m) for m in batch]
             _route(letters, decoders, names, partitions, parking_topic, outbox, rows, result, clock_ms, max_hops)
             result.read += len(letters)
             tracker.update(result.read, reading.total)
@@ -156,12 +156,12 @@ def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, re
     return result
 
 
-def _route(letters: list[DeadLetter], decoders: Callable[[str], tuple[Decoder, object]], names: list[str],
+def _route(letters: list[DlqRecord], decoders: Callable[[str], tuple[Decoder, object]], names: list[str],
            partitions: dict[str, int], parking_topic: str, outbox: Outbox, rows: list[dict], result: ReprocessResult,
            clock_ms: Callable[[], int], max_hops: int = MAX_HOPS) -> None:
     """Triage a batch in bulk per source topic (with its decoder), then send each record to its source topic or
     to the parking topic."""
-    by_topic: dict[str, list[DeadLetter]] = defaultdict(list)
+    by_topic: dict[str, list[DlqRecord]] = defaultdict(list)
     for d in letters:
         if d.source_topic in partitions and d.hops < max_hops:
             by_topic[cast(str, d.source_topic)].append(d)

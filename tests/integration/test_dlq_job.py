@@ -6,10 +6,9 @@ import re
 import uuid
 
 import dagster as dg
-from confluent_kafka import Consumer, TopicPartition
 
-from ingest.clients import kafka_config
 from ingest.lake.names import LakeNames
+from ingest.topic_reader import read_to_end
 from orchestration.assets.cassandra import cassandra_events_by_time
 from orchestration.assets.dbt import sluice_dbt_models
 from orchestration.assets.raw import raw_events
@@ -78,20 +77,13 @@ def test_the_job_replays_or_parks_every_dead_letter_and_repaired_events_reach_ca
 
 def replayed_events(connections, topic: str, ends: dict[int, int]) -> list[tuple[uuid.UUID, dt.datetime]]:
     """(event_id, event_time) of the records the job put back on the topic after `ends`, repaired by a rule."""
-    consumer = Consumer(kafka_config(connections, **{"group.id": f"{topic}-replayed", "enable.auto.commit": False}))
-    consumer.assign([TopicPartition(topic, p, o) for p, o in ends.items()])
-    found, idle = [], 0
-    try:
-        while idle < 6:
-            batch = [m for m in consumer.consume(500, timeout=0.5) if m.error() is None]
-            idle = 0 if batch else idle + 1
-            for m in batch:
-                headers = dict(m.headers() or [])
-                if b"default_event_type" in headers.get("sluice.dlq.rule", b""):
-                    event = json.loads(m.value())
-                    when = dt.datetime.fromisoformat(event["event_time"].replace("Z", "+00:00")).astimezone(dt.UTC)
-                    when = when.replace(tzinfo=None, microsecond=when.microsecond // 1000 * 1000)  # Cassandra: ms
-                    found.append((uuid.UUID(event["event_id"]), when))
-    finally:
-        consumer.close()
+    found = []
+    for batch in read_to_end(connections, topic, start=ends):
+        for m in batch:
+            headers = dict(m.headers() or [])
+            if b"default_event_type" in headers.get("sluice.dlq.rule", b""):
+                event = json.loads(m.value())
+                when = dt.datetime.fromisoformat(event["event_time"].replace("Z", "+00:00")).astimezone(dt.UTC)
+                when = when.replace(tzinfo=None, microsecond=when.microsecond // 1000 * 1000)  # Cassandra: ms
+                found.append((uuid.UUID(event["event_id"]), when))
     return found

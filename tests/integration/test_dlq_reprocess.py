@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections import Counter
 
 import pytest
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Message, Producer
 
 from ingest.clients import ensure_topic, kafka_config
 from ingest.config import DEFAULT_SCHEMA
@@ -19,40 +18,19 @@ from ingest.errors import SluiceError
 from ingest.lake.keys import schema_key
 from ingest.lake.schemas import lake_schema
 from ingest.schema import load_schema
+from ingest.topic_reader import read_to_end, watermarks
 from support.sink import produce_events, run_sink, sink_config
 
 CONNECT = "__connect.errors."
 
 
 def highs(connections, topic: str) -> dict[int, int]:
-    consumer = Consumer(kafka_config(connections, **{"group.id": f"probe-{uuid.uuid4().hex}"}))
-    try:
-        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30, cached=False)[1]
-                for p in partitions}
-    finally:
-        consumer.close()
+    return {p: high for p, (_, high) in watermarks(connections, topic).items()}
 
 
 def read_topic(connections, topic: str, starts: dict[int, int] | None = None) -> list[Message]:
-    """Every record of `topic` from `starts` (default: the beginning) up to its current high watermarks."""
-    ends = highs(connections, topic)
-    starts = starts or {}
-    consumer = Consumer(kafka_config(connections, **{"group.id": f"reader-{uuid.uuid4().hex}",
-                                                     "enable.auto.commit": False}))
-    consumer.assign([TopicPartition(topic, p, starts.get(p, 0)) for p in ends])
-    got: list[Message] = []
-    position = {p: starts.get(p, 0) for p in ends}
-    deadline = time.monotonic() + 60
-    try:  # up to the high watermarks by position: a transactional topic's markers take offsets too
-        while any(position[p] < ends[p] for p in ends) and time.monotonic() < deadline:
-            got += [m for m in consumer.consume(1000, timeout=0.5) if m.error() is None]
-            for tp in consumer.position([TopicPartition(topic, p) for p in ends]):
-                position[tp.partition] = max(tp.offset, position[tp.partition])
-    finally:
-        consumer.close()
-    assert all(position[p] >= ends[p] for p in ends), (topic, position, ends)
-    return got
+    """Every committed record of `topic` from `starts` (default: the first kept offset) up to its current end."""
+    return [m for batch in read_to_end(connections, topic, start=starts) for m in batch]
 
 
 def headers(m: Message) -> dict[str, str]:

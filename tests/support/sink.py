@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer
 
-from ingest.clients import kafka_config
 from ingest.connections import REPO_ROOT, Connections
+from ingest.topic_reader import read_to_end
 
 SEED_CONFIG = REPO_ROOT / "config" / "s3-sink.json"
 SLUICE = str(Path(sys.executable).parent / "sluice")
@@ -105,15 +104,7 @@ def committed(connections: Connections, group: str, topic: str, partitions: int)
         consumer.close()
 
 
-def read_all(connections, topic: str, expected: int) -> list:
-    consumer = Consumer(kafka_config(connections, **{"group.id": f"{topic}-reader", "auto.offset.reset": "earliest"}))
-    consumer.subscribe([topic])
-    got = []
-    try:
-        for _ in range(200):
-            got += [m for m in consumer.consume(500, timeout=0.5) if m.error() is None]
-            if len(got) >= expected:
-                break
-    finally:
-        consumer.close()
-    return got
+def read_all(connections, topic: str, expected: int | None = None) -> list:
+    """Every committed record of `topic`, from each partition's first kept offset to its end as it is now.
+    `expected` is not used (the read stops at the end, not at a count): kept so callers need not change."""
+    return [m for batch in read_to_end(connections, topic) for m in batch]

@@ -7,7 +7,7 @@ import pytest
 
 from ingest.config import DEFAULT_SCHEMA
 from ingest.dlq.audit import audit_glob, audit_key
-from ingest.dlq.kafka_io import HOPS, DeadLetter, Progress
+from ingest.dlq.kafka_io import HOPS, DlqRecord, Progress
 from ingest.dlq.repairs import (
     REPAIRS,
     Origin,
@@ -140,7 +140,7 @@ def test_deeply_nested_json_is_parked_with_a_reason_never_a_crash():
 
 
 class Letter:
-    """The confluent_kafka.Message methods DeadLetter.of reads."""
+    """The confluent_kafka.Message methods DlqRecord.of reads."""
 
     def __init__(self, headers):
         self._headers = headers
@@ -169,10 +169,10 @@ class Letter:
 
 def test_each_replay_counts_a_hop_and_a_record_without_the_header_has_none():
     context = [("__connect.errors.topic", b"events"), ("__connect.errors.partition", b"1")]
-    first = DeadLetter.of(Letter(context + [("trace", b"x")]))
+    first = DlqRecord.of(Letter(context + [("trace", b"x")]))
     assert first.hops == 0
     replayed = dict(first.replay_headers("none"))
     assert replayed[HOPS] == b"1" and replayed["trace"] == b"x" and "__connect.errors.topic" not in replayed
-    again = DeadLetter.of(Letter(context + list(replayed.items())))  # the sink dead-letters it again
+    again = DlqRecord.of(Letter(context + list(replayed.items())))  # the sink dead-letters it again
     assert again.hops == 1 and dict(again.replay_headers("none"))[HOPS] == b"2"
-    assert DeadLetter.of(Letter(context + [(HOPS, b"\xff")])).hops == 0
+    assert DlqRecord.of(Letter(context + [(HOPS, b"\xff")])).hops == 0
