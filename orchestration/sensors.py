@@ -25,9 +25,9 @@ def raw_zone_sensor_for(job: dg.JobDefinition) -> dg.SensorDefinition:
                            "complete (or a 10-minute grace has passed). Run key: hour + token of its new rounds.")
     def raw_zone_sensor(context: dg.SensorEvaluationContext, s3: S3Resource, lake: LakeResource):
         client = s3.get_client()
-        documents = watermarks(client, lake.bucket, lake.connector, lake.topic)
-        committed = committed_offsets(documents)
-        watermark = least_complete(documents)
+        marks = watermarks(client, lake.bucket, lake.connector, lake.topic)
+        committed = committed_offsets(marks)
+        watermark = least_complete(marks)
         read, _ = read_cursor(context.cursor)
         new = {p: read_ledger(client, lake.bucket, lake.connector, lake.topic, p, read.get(str(p)),
                               limit=MANIFESTS_PER_TICK)

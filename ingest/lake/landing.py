@@ -19,10 +19,9 @@ import pyarrow.parquet as pq
 
 from ingest.config import DEFAULT_SCHEMA
 from ingest.lake.keys import landed_key, raw_hour_prefix
-from ingest.lake.ledger import Manifest
 from ingest.lake.listing import list_keys
+from ingest.ledger.manifest import Manifest
 from ingest.schema import load_schema
-from ingest.sink.ledger import hours_spanned
 from ingest.timefmt import iso_seconds
 
 EVENT_TIME = "event_time"  # the schema's event time (UTC), which hours are made of
@@ -45,7 +44,7 @@ class LandedHour:
 
 def hour_files(client, bucket: str, rounds: list[Manifest], hour: dt.datetime) -> tuple[list[str], list[str]]:
     """The rounds' files whose event times span the hour: (those in the bucket, those missing from it)."""
-    keys = sorted({f["key"] for m in rounds for f in m.files if hour in hours_spanned([f])})
+    keys = sorted({f.key for m in rounds for f in m.files if hour in f.hours()})
     present, missing = [], []
     for key in keys:
         try:

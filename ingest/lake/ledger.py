@@ -9,47 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 
-from ingest.errors import SluiceError
-from ingest.lake.keys import hour_index_prefix, ledger_prefix, manifest_key, parse_hour_index_key
 from ingest.lake.listing import list_keys
-from ingest.sink.ledger import FORMAT, VERSION
-
-
-class LedgerError(SluiceError):
-    """A manifest Sluice cannot read (another format or a newer version)."""
-
-    def __init__(self, key: str, reason: str):
-        self.key, self.reason = key, reason
-        super().__init__(f"ledger manifest {key}: {reason}")
-
-
-@dataclass(frozen=True)
-class Manifest:
-    key: str
-    topic: str
-    partition: int
-    start_offset: int
-    commit_offset: int
-    files: tuple[dict, ...]
-    dlq_offsets: tuple[int, ...]
-    document: dict
-
-    @property
-    def rows(self) -> int:
-        return sum(f["rows"] for f in self.files)
-
-
-def parse_manifest(key: str, document: dict) -> Manifest:
-    """Unknown fields are ignored; another format or a version other than 1 is refused."""
-    if document.get("format") != FORMAT:
-        raise LedgerError(key, f"format {document.get('format')!r}, expected {FORMAT!r}")
-    if document.get("version") != VERSION:
-        raise LedgerError(key, f"version {document.get('version')!r}: this reader knows version {VERSION}")
-    return Manifest(key, document["topic"], int(document["partition"]), int(document["start_offset"]),
-                    int(document["commit_offset"]), tuple(document.get("files", ())),
-                    tuple(document.get("dlq", {}).get("offsets", ())), document)
+from ingest.ledger.hour_index import HourIndexEntry
+from ingest.ledger.keys import hour_index_prefix, ledger_prefix
+from ingest.ledger.manifest import Manifest
 
 
 def ledger_partitions(client, bucket: str, connector: str, topic: str) -> list[int]:
@@ -71,25 +35,25 @@ def read_ledger(client, bucket: str, connector: str, topic: str, partition: int,
         if limit is not None and len(keys) >= limit:
             keys = keys[:limit]
             break
-    return [parse_manifest(k, json.loads(client.get_object(Bucket=bucket, Key=k)["Body"].read())) for k in keys]
+    return [Manifest.from_json(k, json.loads(client.get_object(Bucket=bucket, Key=k)["Body"].read())) for k in keys]
 
 
 def hour_rounds(client, bucket: str, connector: str, topic: str, hour: dt.datetime,
                 committed: dict[int, int | None]) -> list[Manifest] | None:
     """The committed rounds with event times in the UTC hour, by the ledger's hour index (`committed`: the
     partitions' committed offsets; a round above it is in flight or was left by a crash). None: no ledger."""
-    entries = [k for k, _ in list_keys(client, bucket, hour_index_prefix(connector, topic, hour), suffix=".json")]
-    if not entries and not ledger_partitions(client, bucket, connector, topic):
+    listed = list_keys(client, bucket, hour_index_prefix(connector, topic, hour), suffix=".json")
+    if not listed and not ledger_partitions(client, bucket, connector, topic):
         return None
     rounds = []
-    for entry in entries:
-        partition, start = parse_hour_index_key(entry)
-        key = manifest_key(connector, topic, partition, start)
+    for key, _ in listed:
+        entry = HourIndexEntry.listed(connector, topic, key)
+        partition = entry.partition
         try:
-            document = json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+            document = json.loads(client.get_object(Bucket=bucket, Key=entry.manifest)["Body"].read())
         except client.exceptions.NoSuchKey:  # the entry of a round a crash left before its manifest
             continue
-        manifest = parse_manifest(key, document)
+        manifest = Manifest.from_json(entry.manifest, document)
         if committed.get(partition) is not None and manifest.commit_offset <= committed[partition]:
             rounds.append(manifest)
     return rounds
@@ -110,8 +74,8 @@ def tiling_problems(manifests: list[Manifest]) -> list[str]:
                             f"{after.start_offset}")
     for m in manifests:
         for f in m.files:
-            if not m.start_offset <= f["first_offset"] <= f["last_offset"] < m.commit_offset:
-                problems.append(f"{m.key}: file {f['key']} holds offsets outside [{m.start_offset}, "
+            if not m.start_offset <= f.first_offset <= f.last_offset < m.commit_offset:
+                problems.append(f"{m.key}: file {f.key} holds offsets outside [{m.start_offset}, "
                                 f"{m.commit_offset})")
         if any(not m.start_offset <= o < m.commit_offset for o in m.dlq_offsets):
             problems.append(f"{m.key}: dead letters outside [{m.start_offset}, {m.commit_offset})")

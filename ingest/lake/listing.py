@@ -1,11 +1,12 @@
-"""Listings of the lake: keys under a prefix, the sink's watermark documents."""
+"""Listings of the lake: keys under a prefix, the sink's watermarks."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
-from ingest.lake.keys import watermark_prefix
+from ingest.ledger.keys import watermark_prefix
+from ingest.ledger.watermark import Watermark
 from ingest.timefmt import utc
 
 
@@ -17,25 +18,20 @@ def list_keys(client, bucket: str, prefix: str, suffix: str = ".parquet") -> lis
     return sorted(found)
 
 
-def watermarks(client, bucket: str, connector: str, topic: str) -> list[dict]:
-    """The sink's watermark documents of the topic, one per Kafka partition (`_sluice/<connector>/watermarks/`)."""
-    return [json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+def watermarks(client, bucket: str, connector: str, topic: str) -> list[Watermark]:
+    """The sink's watermarks of the topic, one per Kafka partition (`_sluice/<connector>/watermarks/`)."""
+    return [Watermark.from_json(key, json.loads(client.get_object(Bucket=bucket, Key=key)["Body"].read()))
             for key, _ in list_keys(client, bucket, watermark_prefix(connector, topic), suffix=".json")]
 
 
-def committed_offsets(documents: list[dict]) -> dict[int, int | None]:
-    """Each Kafka partition's committed offset, from its watermark document."""
-    return {int(d["partition"]): d.get("committed_offset") for d in documents}
+def committed_offsets(marks: list[Watermark]) -> dict[int, int | None]:
+    """Each Kafka partition's committed offset, from its watermark."""
+    return {m.partition: m.committed_offset for m in marks}
 
 
-def least_complete(documents: list[dict]) -> dt.datetime | None:
-    """The completeness watermark over watermark documents: the least advanced partition's, if every one has one."""
-    values = [document.get("complete_until_ms") for document in documents]
+def least_complete(marks: list[Watermark]) -> dt.datetime | None:
+    """The completeness watermark over the partitions' watermarks: the least advanced one, if every one has one."""
+    values = [m.complete_until_ms for m in marks]
     if not values or any(v is None for v in values):
         return None
     return utc(min(values))
-
-
-def complete_until(client, bucket: str, connector: str, topic: str) -> dt.datetime | None:
-    """The sink's completeness watermark over all partitions of the topic (the least advanced), if any."""
-    return least_complete(watermarks(client, bucket, connector, topic))

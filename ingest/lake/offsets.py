@@ -18,18 +18,14 @@ A round with dead letters only has no event hour: its letters are not audited he
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, TopicPartition
-
-from ingest.clients import kafka_config
 from ingest.connections import Connections
 from ingest.lake.keys import s3_url
-from ingest.lake.ledger import Manifest
-from ingest.sink.ledger import hours_spanned
+from ingest.ledger.manifest import Manifest
 from ingest.timefmt import iso_seconds
+from ingest.topic_reader import read_to_end, watermarks
 
 READ_LIMIT_S = 300
 
@@ -52,31 +48,11 @@ def _coordinate(headers: dict[str, str], name: str) -> int | None:
 def dead_letters(connections: Connections, dlq_topic: str, topic: str) -> DeadLetterIndex:
     """The DLQ's letters of `topic`, read from each DLQ partition's first kept offset up to its end."""
     index = DeadLetterIndex()
-    consumer = Consumer(kafka_config(connections, **{"group.id": "sluice-offset-audit", "enable.auto.commit": False}))
-    try:
-        metadata = consumer.list_topics(dlq_topic, timeout=10).topics.get(dlq_topic)
-        if metadata is None or metadata.error is not None:
-            return index
-        starts, ends = {}, {}
-        for p in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(dlq_topic, p), timeout=10)
-            index.trimmed |= low > 0
-            if high > low:
-                starts[p], ends[p] = low, high
-        consumer.assign([TopicPartition(dlq_topic, p, starts[p]) for p in ends])
-        deadline = time.monotonic() + READ_LIMIT_S
-        while ends:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"DLQ {dlq_topic}: not read to its end within {READ_LIMIT_S} s")
-            for message in consumer.consume(num_messages=1000, timeout=1.0):
-                if message.error() is None:
-                    _add(index, message, topic)
-            # by position, not by the last record: the sink's transaction markers take offsets too
-            for tp in consumer.position([TopicPartition(dlq_topic, p) for p in list(ends)]):
-                if tp.offset >= ends[tp.partition]:
-                    ends.pop(tp.partition, None)
-    finally:
-        consumer.close()
+    for batch in read_to_end(connections, dlq_topic, timeout=READ_LIMIT_S):
+        for message in batch:
+            _add(index, message, topic)
+    # asked after the read: retention that moved a low watermark before or during it shows
+    index.trimmed = any(low > 0 for low, _ in watermarks(connections, dlq_topic, timeout=10).values())
     return index
 
 
@@ -123,8 +99,8 @@ class HourAudit:
 def audit_hour(con, bucket: str, hour: dt.datetime, rounds: list[Manifest], files: list[str],
                missing_files: list[str], landed_key: str, dlq: DeadLetterIndex | None) -> HourAudit:
     """`files`: the rounds' files spanning the hour that the bucket holds (`missing_files`: those it lacks)."""
-    declared = {f["key"]: f for m in rounds for f in m.files if hour in hours_spanned([f])}
-    rows_missing = sum(declared[k]["rows"] for k in missing_files)
+    declared = {f.key: f for m in rounds for f in m.files if hour in f.hours()}
+    rows_missing = sum(declared[k].rows for k in missing_files)
     in_hour = f"event_time >= timestamptz '{iso_seconds(hour)}' " \
               f"and event_time < timestamptz '{iso_seconds(hour + dt.timedelta(hours=1))}'"
     con.execute("create or replace temp table audit_expected (p integer, o bigint)")
@@ -134,7 +110,7 @@ def audit_hour(con, bucket: str, hour: dt.datetime, rounds: list[Manifest], file
             select filename, _kafka_partition as p, _kafka_offset as o, {in_hour} as in_hour
             from read_parquet([{listing}], filename = true, union_by_name = true)""")
         held = dict(con.sql("select filename, count(distinct o) from audit_raw group by all").fetchall())
-        rows_missing += sum(max(declared[k]["rows"] - held.get(s3_url(bucket, k), 0), 0) for k in files)
+        rows_missing += sum(max(declared[k].rows - held.get(s3_url(bucket, k), 0), 0) for k in files)
         con.execute("insert into audit_expected select distinct p, o from audit_raw where in_hour")
         con.execute("drop table audit_raw")
     con.execute(f"""create or replace temp table audit_landed as

@@ -8,10 +8,11 @@ a real raw zone holds: events sent twice by a producer retry (same `event_id`, a
 half of another (the same Kafka coordinates twice, as a replay from an uncommitted offset leaves them with
 Confluent's non-exactly-once idle flushes).
 
-With `ledger` (a sink's `name`) it also writes the commit ledger that sink would have written, with the sink's
-own document builders: one committed round per file, tiling each partition's offsets, its hour index entries,
-and a watermark per partition saying every offset is committed and every hour complete. The replay file is in
-no manifest: a reader of the ledger ignores it, as it ignores the uncommitted file of a crash.
+With `ledger` (a sink's `name`) it also writes the commit ledger that sink would have written, with the types
+the sink writes it with (`ingest.ledger`): one committed round per file, tiling each partition's offsets, its
+hour index entries, and a watermark per partition saying every offset is committed and every hour complete.
+The replay file is in no manifest: a reader of the ledger ignores it, as it ignores the uncommitted file of a
+crash.
 """
 
 from __future__ import annotations
@@ -26,23 +27,24 @@ import pyarrow as pa
 
 from ingest.config import DEFAULT_SCHEMA, parse_sink_config
 from ingest.connections import Connections
-from ingest.lake.keys import hour_index_key, manifest_key, watermark_key
+from ingest.ledger.hour_index import HourIndexEntry
+from ingest.ledger.manifest import FileEntry, Manifest, Writer, time_field
+from ingest.ledger.watermark import Watermark
 from ingest.produce import generate
 from ingest.schema import load_schema
-from ingest.sink.commit import UPLOADERS, time_field
-from ingest.sink.ledger import file_entry, hours_spanned, manifest
+from ingest.sink.commit import UPLOADERS
 from ingest.sink.records import RecordConverter
 from ingest.sink.storage import Storage
-from ingest.sink.watermark import watermark_document
 from ingest.sink.writer import object_key, parquet_bytes
 
 HOUR_MS = 3_600_000
-WRITER = {"task": 0, "transactional_id": None}  # the manifests' `writer`: one task, no DLQ transaction
+WRITER = Writer(task=0, transactional_id=None)  # the manifests' `writer`: one task, no DLQ transaction
 
 
 @dataclass(frozen=True)
-class FakeMessage:
-    """The few confluent_kafka.Message methods the sink's converter reads."""
+class _Record:
+    """A generated record as the sink's converter reads a Kafka message (it calls these four methods). Not
+    confluent_kafka.Message: its constructor is meant for tests only, and needs confluent-kafka 2.13 or later."""
 
     _value: bytes | None
     _offset: int
@@ -60,6 +62,8 @@ class FakeMessage:
 
     def key(self):
         return self._key
+
+
 
 
 @dataclass(frozen=True)
@@ -117,28 +121,27 @@ def end_of_last_hour(start_ms: int, hours: int) -> int:
     return -(-(start_ms + hours * HOUR_MS) // HOUR_MS) * HOUR_MS
 
 
-def sample_ledger(connector: str, topic: str, entries: dict[int, list[dict]], ends: dict[int, int],
-                  max_record_ms: dict[int, int | None], complete_until_ms: int,
-                  now_ms: int) -> list[list[tuple[str, dict]]]:
-    """The ledger's documents as (key, document), in the order the sink writes them: hour index entries, then
-    manifests, then watermarks. `entries`: each partition's file entries in offset order; `ends`: its end offset.
-    A round per file from the previous round's commit offset (the first from 0) to the file's last offset + 1;
-    the partition's last round ends at its end offset."""
+Ledger = tuple[list[HourIndexEntry], list[Manifest], list[Watermark]]
+
+
+def sample_ledger(connector: str, topic: str, entries: dict[int, list[FileEntry]], ends: dict[int, int],
+                  max_record_ms: dict[int, int | None], complete_until_ms: int, now_ms: int) -> Ledger:
+    """The ledger's documents in the order the sink writes them: hour index entries, then manifests, then
+    watermarks. `entries`: each partition's files in offset order; `ends`: its end offset. A round per file from
+    the previous round's commit offset (the first from 0) to the file's last offset + 1; the partition's last
+    round ends at its end offset."""
     index, manifests, marks = [], [], []
     for partition, end in sorted(ends.items()):
         files = entries.get(partition, [])
-        start, bounds = 0, [f["last_offset"] + 1 for f in files[:-1]] + [end]
+        start, bounds = 0, [f.last_offset + 1 for f in files[:-1]] + [end]
         for files_of_round, commit in zip([[f] for f in files] or [[]], bounds, strict=True):
-            key = manifest_key(connector, topic, partition, start)
-            manifests.append((key, manifest(connector, topic, partition, start, commit, files_of_round, None, [],
-                                            WRITER, now_ms)))
-            index += [(hour_index_key(connector, topic, hour, partition, start), {"manifest": key})
-                      for hour in hours_spanned(files_of_round)]
+            manifests.append(Manifest.of_round(connector, topic, partition, start, commit, files_of_round, None, [],
+                                               WRITER, now_ms))
+            index += manifests[-1].hour_index()
             start = commit
-        marks.append((watermark_key(connector, topic, partition),
-                      watermark_document(connector, topic, partition, end, end, max_record_ms.get(partition),
-                                         complete_until_ms, now_ms)))
-    return [index, manifests, marks]
+        marks.append(Watermark.at(connector, topic, partition, end, end, max_record_ms.get(partition),
+                                  complete_until_ms, now_ms))
+    return index, manifests, marks
 
 
 def write_sample_lake(connections: Connections, bucket: str, topic: str, hours: int, start_ms: int, count: int,
@@ -153,7 +156,7 @@ def write_sample_lake(connections: Connections, bucket: str, topic: str, hours: 
     ends, newest = {}, {}
     for partition, items in sample_streams(count, hours, start_ms, partitions, seed, duplicate_ratio, late_ratio,
                                            bad_ratio).items():
-        batch = converter.convert(topic, partition, [FakeMessage(v, o, t, k) for o, (v, t, k) in enumerate(items)])
+        batch = converter.convert(topic, partition, [_Record(v, o, t, k) for o, (v, t, k) in enumerate(items)])
         ends[partition] = batch.end_offset
         newest[partition] = int(batch.times_ms.max()) if len(batch.times_ms) else None
         for index in runs(batch.codes):
@@ -172,23 +175,23 @@ def write_sample_lake(connections: Connections, bucket: str, topic: str, hours: 
     storage.ensure_bucket(create=True)
     field = time_field(cfg, schema)
 
-    def upload(f: SampleFile) -> dict:
+    def upload(f: SampleFile) -> FileEntry:
         body = parquet_bytes(f.table, cfg.parquet_codec)
         storage.put(f.key, body)
-        return file_entry(f.key, f.encoded, f.partition, f.table, len(body), field)
+        return FileEntry.of_table(f.key, f.encoded, f.partition, f.table, len(body), field)
 
     result = {"bucket": bucket, "topic": topic}
     with ThreadPoolExecutor(UPLOADERS, thread_name_prefix="sample-lake-put") as pool:
         written = list(pool.map(upload, files + replay))
         if ledger:
-            entries: dict[int, list[dict]] = defaultdict(list)
+            entries: dict[int, list[FileEntry]] = defaultdict(list)
             for entry in written[:len(files)]:  # the replay is in no round
-                entries[entry["kafka_partition"]].append(entry)
+                entries[entry.kafka_partition].append(entry)
             complete = end_of_last_hour(start_ms, hours)
             stages = sample_ledger(ledger, topic, entries, ends, newest, complete, complete)
             for documents in stages:  # one stage after the other, as the sink orders them
-                list(pool.map(lambda item: storage.put_json(*item), documents))
+                list(pool.map(lambda d: storage.put_json(d.key, d.to_json()), documents))
             result |= {"ledger": ledger, "hour_index_entries": len(stages[0]), "manifests": len(stages[1]),
                        "watermarks": len(stages[2])}
     keys = [f.key for f in files + replay]
-    return result | {"files": len(keys), "rows": sum(e["rows"] for e in written), "keys": sorted(keys)}
+    return result | {"files": len(keys), "rows": sum(e.rows for e in written), "keys": sorted(keys)}

@@ -18,7 +18,6 @@ from botocore.exceptions import ClientError
 
 from ingest.lake.keys import schema_key
 from ingest.schema import EventSchema, from_json_schema, load_schema
-from ingest.sink.storage import Storage
 
 CONVERTER_KEY = "x-sluice-value-converter"
 # EventSchema kind -> the JSON Schema `type` / `format` that from_json_schema reads as that kind
@@ -59,7 +58,8 @@ class SchemaRecorder:
     """The sink's recording: each topic's schema once per process (its tasks share it), when first assigned, so
     before anything of the topic is committed. A PUT that fails (after Storage's retries) raises: the task ends."""
 
-    def __init__(self, storage: Storage, connector: str, schema: Path | EventSchema, converter: str | None = None):
+    def __init__(self, storage, connector: str, schema: Path | EventSchema, converter: str | None = None):
+        # storage: anything with `put(key, body)`, the sink's Storage in practice (the lake does not import the sink)
         self.storage, self.connector, self.converter = storage, connector, converter
         self.document = self._document(schema_document(schema) if isinstance(schema, Path) else json_bytes(schema))
         self.recorded: set[str] = set()

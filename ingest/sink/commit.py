@@ -20,20 +20,12 @@ from confluent_kafka import KafkaException, TopicPartition
 
 from ingest.config import SinkConfig
 from ingest.errors import CommitFailed
-from ingest.lake.keys import hour_index_key, manifest_key
+from ingest.ledger.manifest import FileEntry, Manifest, Writer, time_field
 from ingest.sink.dlq import DeadLetter
-from ingest.sink.ledger import file_entry, hours_spanned, manifest
 from ingest.sink.partition_writer import ClosedRound, PartitionWriter
 from ingest.sink.writer import file_bytes, object_key
 
 UPLOADERS = 8  # PUTs in flight at once: S3 latency, not bandwidth, bounds many small files
-
-
-def time_field(config: SinkConfig, schema) -> str | None:
-    """The event-time column the ledger reports spans of: the extractor's field, else the schema's first time."""
-    if config.timestamp_extractor == "RecordField" and schema.field(config.timestamp_field) is not None:
-        return config.timestamp_field
-    return next((f.name for f in schema.fields if f.kind == "timestamp"), None)
 
 
 def first_offset(closed: ClosedRound, letters: list[DeadLetter], commit_offset: int) -> int:
@@ -104,28 +96,29 @@ class RoundCommitter:
     def settle_due(self) -> bool:
         return self.in_flight is not None and self.in_flight[0].done()
 
-    def upload_files(self, rounds: list[Round]) -> dict[int, list[dict]]:
+    def upload_files(self, rounds: list[Round]) -> dict[int, list[FileEntry]]:
         """The rounds' files, uploaded in parallel once `check_owner` passed: the heavy part of a commit, which
         the task runs beside its next batch. No Kafka call here: one from another thread blocks while the task
         is in a rebalance callback, which may be waiting for this. Returns each round's ledger entries."""
         uploads = [(r, f) for r in rounds for f in r.closed.files]
-        entries: dict[int, list[dict]] = {id(r): [] for r in rounds}
+        entries: dict[int, list[FileEntry]] = {id(r): [] for r in rounds}
         for (r, _), entry in zip(uploads, self.pool.map(self._upload, uploads), strict=True):
             entries[id(r)].append(entry)
             self.stats.files += 1
-            self.stats.written += entry["rows"]
-            self.stats.bytes += entry["size"]
+            self.stats.written += entry.rows
+            self.stats.bytes += entry.size
         return entries
 
-    def finish(self, rounds: list[Round], entries: dict[int, list[dict]]) -> None:
+    def finish(self, rounds: list[Round], entries: dict[int, list[FileEntry]]) -> None:
         """After the files, in the task's thread: prove ownership again, upload the hour index entries and the
         manifests, then commit the offsets with the dead letters."""
         self.check_owner(rounds)
         manifests = [self._manifest(r, entries[id(r)]) for r in rounds]
-        index = [(hour_index_key(self.config.name, doc["topic"], hour, doc["partition"], doc["start_offset"]),
-                  {"manifest": key}) for key, doc in manifests for hour in hours_spanned(doc["files"])]
-        list(self.pool.map(lambda item: self.storage.put_json(*item), index))  # before the manifests they name
-        list(self.pool.map(lambda item: self.storage.put_json(*item), manifests))
+        index = [entry for m in manifests for entry in m.hour_index()]
+        # the hour index before the manifests: no committed round is missing from it (readers skip an entry whose
+        # manifest a crash left unwritten)
+        list(self.pool.map(lambda entry: self.storage.put_json(entry.key, entry.to_json()), index))
+        list(self.pool.map(lambda m: self.storage.put_json(m.key, m.to_json()), manifests))
         offsets = [TopicPartition(r.writer.topic, r.writer.partition, r.closed.commit_offset) for r in rounds]
         if self.dlq is not None:
             self.dlq.commit([d for r in rounds for d in r.letters], offsets, self.consumer.consumer_group_metadata())
@@ -142,22 +135,21 @@ class RoundCommitter:
             self.watermarks.advance((tp.topic, tp.partition), tp.offset, high if high >= 0 else None,
                                     r.closed.max_record_ms)
 
-    def _upload(self, item) -> dict:
+    def _upload(self, item) -> FileEntry:
         r, f = item
         cfg, writer = self.config, r.writer
         name = object_key(cfg.topics_dir, writer.topic, f.encoded, writer.partition, f.start_offset, cfg.extension)
         body = file_bytes(f.table, cfg.format, cfg.parquet_codec, self.schema)
         self.storage.put(name, body)
-        return file_entry(name, f.encoded, writer.partition, f.table, len(body), self.time_field)
+        return FileEntry.of_table(name, f.encoded, writer.partition, f.table, len(body), self.time_field)
 
-    def _manifest(self, r: Round, files: list[dict]) -> tuple[str, dict]:
+    def _manifest(self, r: Round, files: list[FileEntry]) -> Manifest:
         cfg, writer, offset = self.config, r.writer, r.closed.commit_offset
         start = writer.committed if writer.committed is not None else first_offset(r.closed, r.letters, offset)
-        return manifest_key(cfg.name, writer.topic, writer.partition, start), manifest(
+        return Manifest.of_round(
             cfg.name, writer.topic, writer.partition, start, offset, files,
             cfg.dlq_topic if self.dlq is not None else None, [d.offset for d in r.letters],
-            {"task": self.task_id, "transactional_id": self.transactional_id if self.dlq is not None else None},
-            self.clock_ms())
+            Writer(self.task_id, self.transactional_id if self.dlq is not None else None), self.clock_ms())
 
     def consumer_commit(self, offsets: list[TopicPartition]) -> None:
         try:

@@ -17,8 +17,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from ingest.lake.ledger import Manifest
-from ingest.sink.ledger import hours_spanned as files_hours
+from ingest.ledger.manifest import Manifest
 from orchestration.lib.windows import HOUR, partition_key, partition_start
 
 GRACE = dt.timedelta(minutes=10)  # without a watermark, an hour counts as complete this long after its end
@@ -51,11 +50,6 @@ def read_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:
     return dict(state.get("read", {})), dict(state.get("pending", {}))
 
 
-def hours_spanned(manifest: Manifest) -> list[dt.datetime]:
-    """The UTC hours from each of the manifest's files' min to its max event time."""
-    return files_hours(manifest.files)
-
-
 def is_complete(hour: dt.datetime, watermark: dt.datetime | None, now: dt.datetime) -> bool:
     """The sink's watermark is past the hour's end, or the grace period after it has passed."""
     return (watermark is not None and watermark >= hour + HOUR) or now >= hour + HOUR + GRACE
@@ -72,7 +66,7 @@ def plan_tick(cursor: str | None, new: dict[int, list[Manifest]], committed: dic
             offset = committed.get(partition)
             if offset is None or manifest.commit_offset > offset:
                 break  # in flight (a replay may still rewrite it): read it again next tick
-            for hour in hours_spanned(manifest):
+            for hour in manifest.hours:
                 key = partition_key(hour)
                 if hour < first_hour:
                     tick.outside.append(key)

@@ -6,9 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ingest.lake.keys import watermark_key
-from ingest.lake.listing import complete_until, list_keys, watermarks
-from ingest.sink.watermark import watermark_document
+from ingest.lake.listing import least_complete, list_keys, watermarks
+from ingest.ledger.watermark import Watermark
 
 
 def at(*args: int) -> dt.datetime:
@@ -20,10 +19,10 @@ def put(s3, bucket: str, key: str, body: bytes = b"x") -> str:
     return s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"]
 
 
-def put_watermark(s3, bucket: str, topic: str, partition: int, complete_until_ms: int | None) -> dict:
-    document = watermark_document("sink", topic, partition, 10, 10, complete_until_ms, complete_until_ms, 0)
-    put(s3, bucket, watermark_key("sink", topic, partition), json.dumps(document).encode())
-    return document
+def put_watermark(s3, bucket: str, topic: str, partition: int, complete_until_ms: int | None) -> Watermark:
+    mark = Watermark.at("sink", topic, partition, 10, 10, complete_until_ms, complete_until_ms, 0)
+    put(s3, bucket, mark.key, json.dumps(mark.to_json()).encode())
+    return mark
 
 
 @pytest.fixture
@@ -52,7 +51,7 @@ def test_list_keys_reads_every_page(s3, bucket):
     assert [k for k, _ in list_keys(s3, bucket, "p/")] == keys
 
 
-def test_watermarks_are_the_documents_of_the_topic_one_per_partition(s3, bucket):
+def test_watermarks_are_those_of_the_topic_one_per_partition(s3, bucket):
     zero = put_watermark(s3, bucket, "events", 0, 1_705_312_800_000)
     one = put_watermark(s3, bucket, "events", 1, 1_705_316_400_000)
     put_watermark(s3, bucket, "events2", 0, 1)  # another topic whose name starts the same
@@ -61,20 +60,21 @@ def test_watermarks_are_the_documents_of_the_topic_one_per_partition(s3, bucket)
     assert watermarks(s3, bucket, "other-sink", "events") == []
 
 
-def test_complete_until_is_the_least_advanced_partition(s3, bucket):
+def test_the_topic_is_complete_until_its_least_advanced_partition(s3, bucket):
     put_watermark(s3, bucket, "events", 0, 1_705_316_400_000)  # 2024-01-15T11:00Z
     put_watermark(s3, bucket, "events", 1, 1_705_312_800_123)  # 2024-01-15T10:00:00.123Z
     put_watermark(s3, bucket, "events", 2, 1_705_320_000_000)
 
-    assert complete_until(s3, bucket, "sink", "events") == dt.datetime(2024, 1, 15, 10, 0, 0, 123000, tzinfo=dt.UTC)
+    assert least_complete(watermarks(s3, bucket, "sink", "events")) == dt.datetime(2024, 1, 15, 10, 0, 0, 123000,
+                                                                                  tzinfo=dt.UTC)
 
 
-def test_complete_until_is_none_when_a_partition_has_no_watermark_yet(s3, bucket):
+def test_nothing_is_complete_while_a_partition_has_no_watermark_yet(s3, bucket):
     put_watermark(s3, bucket, "events", 0, 1_705_316_400_000)
     put_watermark(s3, bucket, "events", 1, None)
 
-    assert complete_until(s3, bucket, "sink", "events") is None
+    assert least_complete(watermarks(s3, bucket, "sink", "events")) is None
 
 
-def test_complete_until_is_none_without_watermarks(s3, bucket):
-    assert complete_until(s3, bucket, "sink", "events") is None
+def test_nothing_is_complete_without_watermarks(s3, bucket):
+    assert least_complete(watermarks(s3, bucket, "sink", "events")) is None

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from ingest.lake.keys import hour_index_prefix
 from ingest.lake.landing import land_hour
 from ingest.lake.ledger import hour_rounds, ledger_partitions, read_ledger, tiling_problems
 from ingest.lake.listing import committed_offsets, least_complete, list_keys, watermarks
 from ingest.lake.sample import write_sample_lake
+from ingest.ledger.keys import hour_index_prefix
 from support.sink import START_MS
 
 HOURS, COUNT, SEED = 3, 600, 5
@@ -35,11 +35,11 @@ def test_the_ledger_tiles_every_partition_up_to_the_committed_offset_without_the
         manifests = read_ledger(s3, bucket, connector, topic, partition)
         assert tiling_problems(manifests) == []
         assert (manifests[0].start_offset, manifests[-1].commit_offset) == (0, committed[partition])
-        in_ledger |= {f["key"] for m in manifests for f in m.files}
+        in_ledger |= {f.key for m in manifests for f in m.files}
     assert len(in_ledger) == sample["files"] - 1 == sample["manifests"]
     assert len(set(sample["keys"]) - in_ledger) == 1  # the replay's file
     assert least_complete(documents) == FIRST + dt.timedelta(hours=HOURS)
-    assert all(d["lag"] == 0 for d in documents)
+    assert all(d.lag == 0 for d in documents)
 
 
 def test_the_hour_index_lists_each_hour_of_the_sample_and_no_other(s3, sample):

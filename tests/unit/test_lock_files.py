@@ -28,8 +28,8 @@ def test_requirements_lock_pins_the_versions_of_uv_lock():
     versions: dict[str, set[str]] = {}
     for package in locked()["package"]:
         versions.setdefault(package["name"], set()).add(package["version"])
-    pins = [Requirement(line.split(" ;")[0].strip()) for line in (REPO_ROOT / "requirements.lock").read_text().splitlines()
-            if line and not line.startswith((" ", "#"))]
+    lines = (REPO_ROOT / "requirements.lock").read_text().splitlines()
+    pins = [Requirement(line.split(" ;")[0].strip()) for line in lines if line and not line.startswith((" ", "#"))]
     assert pins, "requirements.lock pins nothing"
     wrong = [str(r) for r in pins if str(r.specifier).removeprefix("==") not in versions.get(r.name, set())]
     assert wrong == [], REFRESH

@@ -7,8 +7,6 @@ from ingest.lake.keys import (
     raw_glob,
     raw_hour_prefix,
     topic_prefix,
-    watermark_key,
-    watermark_prefix,
 )
 
 HOUR = dt.datetime(2024, 1, 5, 9, tzinfo=dt.UTC)
@@ -27,7 +25,3 @@ def test_each_stage_has_its_key():
     assert curated_key("curated", "events_by_time", HOUR) == (
         "curated/events_by_time/event_date=2024-01-05/event_hour=09/part-0.parquet")
 
-
-def test_watermarks_sit_under_the_connectors_name():
-    assert watermark_prefix("s3-sink", "events") == "_sluice/s3-sink/watermarks/events/"
-    assert watermark_key("s3-sink", "events", 2) == "_sluice/s3-sink/watermarks/events/2.json"

@@ -4,8 +4,8 @@ times, late rounds re-running exactly their hours, rounds in flight left for the
 import datetime as dt
 import json
 
-from ingest.lake.ledger import Manifest
-from orchestration.lib.raw_sensor import hours_spanned, is_complete, plan_tick, read_cursor
+from ingest.ledger.manifest import FileEntry, Manifest
+from orchestration.lib.raw_sensor import is_complete, plan_tick, read_cursor
 
 FIRST = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
@@ -15,9 +15,10 @@ def at(hour: int, minute: int = 0, day: int = 15) -> dt.datetime:
 
 
 def manifest(partition: int, start: int, end: int, *spans: tuple[str, str]) -> Manifest:
-    files = tuple({"key": f"f{start}-{i}", "min_event_time": lo, "max_event_time": hi, "rows": 1}
+    files = tuple(FileEntry(f"f{start}-{i}", "e", partition, start, start, 1, 1, lo, hi)
                   for i, (lo, hi) in enumerate(spans))
-    return Manifest(f"ledger/{partition:05d}/{start:020d}.json", "events", partition, start, end, files, (), {})
+    return Manifest(f"ledger/{partition:05d}/{start:020d}.json", "s3-sink", "events", partition, start, end,
+                    len(files), files)
 
 
 def keys(tick) -> list[str]:
@@ -33,7 +34,7 @@ def test_an_hour_is_complete_by_watermark_or_after_the_grace_period():
 def test_a_files_hours_run_from_its_first_to_its_last_event_time_in_utc():
     m = manifest(0, 0, 10, ("2024-01-15T09:59:00.000Z", "2024-01-15T12:00:00.000Z"),
                  ("2024-01-15T14:30:00.000+02:00", "2024-01-15T12:40:00.000Z"), (None, None))
-    assert hours_spanned(m) == [at(9), at(10), at(11), at(12)]
+    assert m.hours == [at(9), at(10), at(11), at(12)]
 
 
 def test_committed_rounds_run_their_complete_hours_and_the_cursor_remembers_the_rest():

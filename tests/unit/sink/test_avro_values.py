@@ -5,6 +5,7 @@ does not answer stops the task rather than dead-letter anything."""
 import json
 
 import pytest
+from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
 from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
@@ -13,7 +14,6 @@ from ingest.avro_events import DEFAULT_AVRO_SCHEMA, UNKNOWN_ID, encoder
 from ingest.config import DEFAULT_SCHEMA, parse_sink_config
 from ingest.connections import REPO_ROOT, Connections
 from ingest.errors import ConfigError, SluiceError
-from ingest.lake.sample import FakeMessage
 from ingest.produce import generate
 from ingest.schema import from_avro_schema, load_avro_schema, load_schema
 from ingest.sink.records import RecordConverter
@@ -61,8 +61,9 @@ def converter(value_converter: str | None, registry: Registry | None = None) -> 
     return result
 
 
-def as_messages(values: list) -> list[FakeMessage]:
-    return [FakeMessage(v, i, START_MS, b"k") for i, v in enumerate(values)]
+def as_messages(values: list) -> list[Message]:
+    return [Message(value=v, offset=i, timestamp=(TIMESTAMP_CREATE_TIME, START_MS), key=b"k")
+            for i, v in enumerate(values)]
 
 
 def test_the_avro_schema_gives_the_json_schemas_columns():

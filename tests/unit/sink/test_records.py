@@ -3,10 +3,10 @@
 import json
 
 import pytest
+from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
 
 from ingest.config import DEFAULT_SCHEMA, parse_sink_config
 from ingest.connections import REPO_ROOT, Connections
-from ingest.lake.sample import FakeMessage
 from ingest.schema import load_schema
 from ingest.sink.records import RecordConverter
 
@@ -27,8 +27,12 @@ def good(n: int) -> bytes:
                        "event_time": "2024-01-15T10:00:00Z", "payload": {"n": n}}).encode()
 
 
-def messages(values: list[bytes | None], first_offset: int) -> list[FakeMessage]:
-    return [FakeMessage(v, first_offset + i, TIME_MS, b"k%d" % i) for i, v in enumerate(values)]
+def message(value: bytes | None, offset: int, key: bytes) -> Message:
+    return Message(value=value, offset=offset, timestamp=(TIMESTAMP_CREATE_TIME, TIME_MS), key=key)
+
+
+def messages(values: list[bytes | None], first_offset: int) -> list[Message]:
+    return [message(v, first_offset + i, b"k%d" % i) for i, v in enumerate(values)]
 
 
 @pytest.mark.parametrize("nulls", ["ignore", "fail"])
@@ -65,8 +69,8 @@ def test_one_partition_alone_converts_as_before():
 
 def test_offsets_with_gaps_are_read_from_each_message():
     # a compacted topic or transaction markers leave gaps; an ignored null in the middle leaves one too
-    gaps = [FakeMessage(good(1), 10, TIME_MS, b"a"), FakeMessage(good(2), 12, TIME_MS, b"b"),
-            FakeMessage(b"{oops", 13, TIME_MS, b"c"), FakeMessage(good(3), 17, TIME_MS, b"d")]
+    gaps = [message(good(1), 10, b"a"), message(good(2), 12, b"b"), message(b"{oops", 13, b"c"),
+            message(good(3), 17, b"d")]
     nulls = messages([good(4), None, good(5)], 30)
     batches = converter(**{"behavior.on.null.values": "ignore"}).convert_many({("events", 0): gaps,
                                                                                ("events", 1): nulls})
