@@ -47,7 +47,8 @@ def _sink(args: argparse.Namespace) -> int:
     try:
         config = load_sink_config(args.config)
         return run_sink(config, instance_id=args.instance_id, create_bucket=args.create_bucket,
-                        exit_when_idle=args.exit_when_idle, stats_every=args.stats_every)
+                        exit_when_idle=args.exit_when_idle, stats_every=args.stats_every,
+                        exit_at_end=args.exit_at_end)
     except SluiceError as exc:
         logging.getLogger("sluice").error("%s", exc)
         return 2
@@ -102,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     sink.add_argument("--create-bucket", action="store_true", help="create s3.bucket.name if it does not exist")
     sink.add_argument("--exit-when-idle", type=float, metavar="SECONDS",
                       help="flush, commit and exit after this long without records")
+    sink.add_argument("--exit-at-end", action="store_true",
+                      help="flush, commit and exit once every assigned partition is consumed to its end")
     sink.add_argument("--stats-every", type=float, default=10.0, metavar="SECONDS", help="progress log period")
     sink.set_defaults(func=_sink)
 

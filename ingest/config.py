@@ -221,7 +221,7 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
                           "a JSON Schema (.json), Avro schema (.avsc) or Arrow schema file that exists")
     overrides = {k.removeprefix("consumer.override."): v for k, v in r.raw.items() if k.startswith("consumer.")}
     r.used |= {k for k in r.raw if k.startswith("consumer.")}
-    tasks_max = r.integer("tasks.max", 1, 1)
+    tasks_max = r.integer("tasks.max", 1, 1, "an integer >= 1 (consumers in the connector's group)", off=None)
     r.used |= ACCEPTED_NO_EFFECT | {k for k in r.raw if k.startswith(("key.converter.", "header.converter."))}
     for key in sorted(set(r.raw) - r.used):
         warnings.append(f"unknown config key '{key}' is ignored")

@@ -24,7 +24,9 @@ class ConfigReader:
             raise ConfigError(key, None, allowed)
         return value
 
-    def integer(self, key: str, default: int | None, minimum: int, allowed: str | None = None) -> int:
+    def integer(self, key: str, default: int | None, minimum: int, allowed: str | None = None,
+                off: int | None = -1) -> int:
+        """An integer >= `minimum`, or `off` (-1: the connector's "disabled"; None for a key without one)."""
         raw = self.get(key)
         if raw is None:
             if default is None:
@@ -34,7 +36,7 @@ class ConfigReader:
             value = int(raw)
         except ValueError:
             raise ConfigError(key, raw, allowed or f"an integer >= {minimum}") from None
-        if value < minimum and value != -1:
+        if value < minimum and value != off:
             raise ConfigError(key, raw, allowed or f"an integer >= {minimum}")
         return value
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, fields
 
 from confluent_kafka import TopicPartition
 
+LATEST = ("last_message", "assigned_at")  # monotonic times: the process's is the latest of its tasks'
+
 
 @dataclass
 class TaskStats:
@@ -22,15 +24,19 @@ class TaskStats:
     fetch_lag: int = 0
     last_message: float = 0.0
     assigned_at: float = 0.0  # monotonic time of the last assignment
+    # The task holds an assignment (an empty one counts) and the last pass found every partition of it consumed
+    # up to its known high watermark; false from a rebalance or a rewind until a pass measures again.
+    caught_up: bool = False
 
 
 def totals(tasks: list) -> TaskStats:
-    total = TaskStats()
+    """The sum over the tasks; the latest of their times; caught up when every task is."""
+    total = TaskStats(caught_up=all(task.stats.caught_up for task in tasks))
     for task in tasks:
         for f in fields(TaskStats):
-            if f.name in ("last_message", "assigned_at"):
+            if f.name in LATEST:
                 setattr(total, f.name, max(getattr(total, f.name), getattr(task.stats, f.name)))
-            else:
+            elif f.name != "caught_up":
                 setattr(total, f.name, getattr(total, f.name) + getattr(task.stats, f.name))
     return total
 
@@ -42,21 +48,22 @@ def summary(tasks: list) -> str:
             f"lag={t.lag} unfetched={t.fetch_lag}")
 
 
-def lags(consumer, writers: dict) -> tuple[int, int]:
-    """(records not yet committed, records not yet consumed) over a task's partitions (its writers), from the
-    last fetch's high watermarks; a partition whose high watermark is unknown yet counts one unconsumed record.
+def lags(consumer, committed: dict[tuple[str, int], int | None]) -> tuple[int, int]:
+    """(records not yet committed, records not yet consumed) over a task's partitions (with the offset each has
+    committed, None if none yet), from the last fetch's high watermarks; a partition whose high watermark is
+    unknown yet counts one unconsumed record.
 
     Asked from the task's own thread: the consumer is not shared with other threads."""
     committed_lag = fetch_lag = 0
-    for (topic, partition), writer in list(writers.items()):
+    for (topic, partition), offset in committed.items():
         low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
         if high < 0:
             fetch_lag += 1
             continue
         position = consumer.position([TopicPartition(topic, partition)])[0].offset
         if position < 0:  # nothing fetched since the assignment: the task resumes at the committed offset
-            position = writer.committed if writer.committed is not None else max(low, 0)
+            position = offset if offset is not None else max(low, 0)
         fetch_lag += max(high - position, 0)
-        if writer.committed is not None:
-            committed_lag += max(high - writer.committed, 0)
+        if offset is not None:
+            committed_lag += max(high - offset, 0)
     return committed_lag, fetch_lag

@@ -1,4 +1,5 @@
-"""One sink task: a consumer in the connector's group, writing its partitions' records to S3.
+"""The S3 sink task (Connect's S3SinkTask): `open` partitions, `put` records, `pre_commit` the rounds of files
+they closed, `close` partitions on a revoke. The worker (worker.py) polls the consumer and calls these.
 
 The order that makes it exactly-once, for the rounds of files closed by a batch of records (see commit.py): check
 the task still owns the partitions, upload the files, upload each partition's manifest to the commit ledger, then
@@ -6,127 +7,90 @@ commit the offsets — in one Kafka transaction with the dead letters when there
 watermarks. A round's files upload in a thread of its own while the task consumes and decodes the next batch (the
 rest of the commit, every Kafka call in it, stays in the task's thread); rounds commit one at a time, in order.
 A crash anywhere in between replays from the last commit and rewrites the same keys; an aborted transaction's dead
-letters are never seen by `read_committed` readers. A commit that fails (the broker away, the group moved on) is
-not the task's end: it drops what it holds, rewinds to the committed offsets and goes on. Revoked partitions hand
-over cleanly (upload and commit); lost ones drop their open files, and the new owner reads them again from the
-committed offset.
+letters are never seen by `read_committed` readers. A commit that fails raises CommitFailed: the worker has the
+task `discard` what it holds and rewinds to the committed offsets. Revoked partitions hand over cleanly (upload
+and commit); lost ones drop their open files, and the new owner reads them again from the committed offset.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import TopicPartition
 
-from ingest.clients import kafka_config
 from ingest.config import SinkConfig
 from ingest.errors import CommitFailed, SinkStopped
 from ingest.schema import EventSchema
+from ingest.sink.clients import SinkClients
 from ingest.sink.commit import Pending, Round, RoundCommitter, pend
-from ingest.sink.consumer_settings import consumer_settings
-from ingest.sink.dlq import DeadLetter, DeadLetterQueue
+from ingest.sink.dlq import DeadLetter
 from ingest.sink.partition_writer import ClosedRound, PartitionWriter
-from ingest.sink.reader_schema import event_schema
 from ingest.sink.records import PartitionBatch, RecordConverter
-from ingest.sink.stats import TaskStats, lags
-from ingest.sink.storage import Storage
+from ingest.sink.stats import TaskStats
 from ingest.sink.watermark import Watermarks
 
 log = logging.getLogger("sluice.sink")
-MAX_FAILED_COMMITS = 8  # in a row, each after a rewind: then the task stops with the error
-S3_TIMEOUT_S = 20.0  # per connect and read: a frozen S3 shows as a timeout, then Storage retries with backoff
 
 
 def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def shown(partitions) -> list[str]:
+    return sorted(f"{t}[{p}]" for t, p in partitions)
+
+
 class SinkTask:
-    def __init__(self, config: SinkConfig, task_id: int, stop: threading.Event, instance_id: str | None = None,
-                 clock_ms=wall_ms, batch_size: int = 10_000, on_topics: Callable[[set[str]], None] = lambda _: None,
-                 on_schema: Callable[[EventSchema], None] = lambda _: None):
-        self.config, self.task_id, self.stop, self.clock_ms = config, task_id, stop, clock_ms
-        self.on_topics = on_topics  # called with the topics of each assignment (the runner records their schema)
+    def __init__(self, config: SinkConfig, task_id: int, clients: SinkClients, converter: RecordConverter,
+                 clock_ms: Callable[[], int] = wall_ms, on_schema: Callable[[EventSchema], None] = lambda _: None):
+        self.config, self.task_id, self.clock_ms = config, task_id, clock_ms
         self.on_schema = on_schema  # called when another registered schema becomes the rows' (recorded again)
-        self.batch_size = min(batch_size, max(config.flush_size, 500))
+        self.converter = converter
+        self.consumer, self.storage, self.dlq = clients.consumer, clients.storage, clients.dlq
         self.stats = TaskStats()
-        self._waiting_for_topic = False  # logged once: a topic subscribed to does not exist (yet)
-        self.converter = RecordConverter(config, event_schema(config), clock_ms, stop)
-        self.storage = Storage(config.connections, config.bucket, config.s3_retry_backoff_ms,
-                               config.s3_retry_timeout_ms, timeout=S3_TIMEOUT_S)
-        # Unique per process unless the instance id makes it stable: a restart then fences its predecessor at once.
-        self.transactional_id = f"{config.name}-{instance_id or uuid.uuid4().hex[:12]}-{task_id}"
-        self.dlq = None
-        if config.errors_tolerance == "all" and config.dlq_topic:
-            self.dlq = DeadLetterQueue(config.connections, config.dlq_topic, config.dlq_context_headers,
-                                       config.name, task_id, self.transactional_id)
         self.writers: dict[tuple[str, int], PartitionWriter] = {}
         self.dead_letters: dict[tuple[str, int], list[DeadLetter]] = defaultdict(list)  # not yet committed
-        self.rewind_needed = False
-        self.failed_commits = 0  # in a row: reset by every commit that succeeds
-        self.failed = False  # an error ends the task: nothing it holds may be committed on the way out
-        self._consumer_errors: dict[int, float] = {}  # error code -> monotonic time last logged
+        self.commits_settled = 0  # commits that went through: the worker's count of failures in a row restarts
         self.watermarks = Watermarks(self.storage, config.name, config.watermark_lateness_ms,
                                      config.watermark_interval_ms, clock_ms)
-        self.consumer = Consumer(kafka_config(config.connections, **consumer_settings(config, task_id, instance_id)))
-        self.committer = RoundCommitter(config, self.converter.schema, self.consumer, self.storage, self.dlq,
-                                        self.watermarks, self.stats, task_id, self.transactional_id, clock_ms)
+        self.committer = RoundCommitter(config, converter.schema, self.consumer, self.storage, self.dlq,
+                                        self.watermarks, self.stats, task_id, clients.transactional_id, clock_ms)
 
-    # -- group membership ------------------------------------------------------------------------------
-    def _on_assign(self, consumer, partitions: list[TopicPartition]) -> None:
-        self._settle_or_drop()  # (an eager rebalance revoked first: nothing is in flight any more)
-        # The group's committed offsets: where this task resumes, and what counts as unconsumed before a fetch.
-        committed = consumer.committed(partitions, timeout=30) if partitions else []
-        self.on_topics({tp.topic for tp in partitions})  # before their first commit; raising ends the task
-        for tp in committed:
-            self._new_writer(tp)
-        self.stats.assigned_at = time.monotonic()
-        log.info("task %d assigned %s; holds %s", self.task_id, sorted(f"{t.topic}[{t.partition}]" for t in partitions),
-                 self._held())
+    # -- partitions ------------------------------------------------------------------------------------
+    def open(self, partitions: list[TopicPartition]) -> None:
+        """Writers for `partitions`, each at its committed offset (negative: none yet); what the task held of
+        them before is gone."""
+        for tp in partitions:
+            writer = PartitionWriter(tp.topic, tp.partition, self.config.flush_size, self.config.rotate_interval_ms,
+                                     self.config.rotate_schedule_interval_ms, self.config.rotation == "confluent")
+            writer.committed = tp.offset if tp.offset >= 0 else None
+            self.writers[(tp.topic, tp.partition)] = writer
+            self.dead_letters.pop((tp.topic, tp.partition), None)
 
-    def _new_writer(self, tp: TopicPartition) -> PartitionWriter:
-        writer = PartitionWriter(tp.topic, tp.partition, self.config.flush_size, self.config.rotate_interval_ms,
-                                 self.config.rotate_schedule_interval_ms, self.config.rotation == "confluent")
-        writer.committed = tp.offset if tp.offset >= 0 else None
-        self.writers[(tp.topic, tp.partition)] = writer
-        self.dead_letters.pop((tp.topic, tp.partition), None)
-        return writer
-
-    def _on_revoke(self, _consumer, partitions: list[TopicPartition]) -> None:
-        """A clean hand-over: upload and commit what is open, so the next owner starts where this one ended
-        (unless the task is failing: then nothing it holds is committed)."""
-        self._settle_or_drop()
+    def close(self, partitions: list[TopicPartition], hand_over: bool = True) -> None:
+        """Revoked: a clean hand-over uploads and commits what is open, so the next owner starts where this one
+        ended. A failing task hands nothing over (`hand_over=False`): nothing it holds may be committed."""
         pending: Pending = {}
         for tp in partitions:
             writer = self.writers.pop((tp.topic, tp.partition), None)
-            closed = writer.close_now("revoke") if writer is not None and not self.failed else None
+            closed = writer.close_now("revoke") if writer is not None and hand_over else None
             if closed is not None:
                 pending[(tp.topic, tp.partition)] = (writer, closed)
         try:
             self._commit(pending)
-            self._settle()
+            self.pre_commit()
         except CommitFailed as exc:  # the next owner reads the rounds again from the committed offsets
-            log.warning("task %d: hand-over of %s not committed: %s", self.task_id,
-                        sorted(f"{t}[{p}]" for t, p in pending), exc)
+            log.warning("task %d: hand-over of %s not committed: %s", self.task_id, shown(pending), exc)
         for tp in partitions:
             self.dead_letters.pop((tp.topic, tp.partition), None)
-        if not self.failed:
+        if hand_over:
             self.watermarks.flush(force=True)
-        log.info("task %d revoked %s; holds %s", self.task_id, sorted(f"{t.topic}[{t.partition}]" for t in partitions),
-                 self._held())
 
-    def _held(self) -> list[str]:
-        """The partitions the task holds now (an incremental rebalance, as KIP-848's, adds and takes a few)."""
-        return sorted(f"{t}[{p}]" for t, p in self.writers)
-
-    def _on_lost(self, _consumer, partitions: list[TopicPartition]) -> None:
+    def lose(self, partitions: list[TopicPartition]) -> None:
         """Lost (not handed over): the group moved on, commits would fail; the new owner reads them again."""
-        self._settle_or_drop()
         for tp in partitions:
             writer = self.writers.pop((tp.topic, tp.partition), None)
             self.watermarks.forget((tp.topic, tp.partition))
@@ -135,107 +99,24 @@ class SinkTask:
                 log.warning("task %d: %s[%d] lost; %d unuploaded records will be read again by its next owner",
                             self.task_id, tp.topic, tp.partition, writer.state.count)
 
-    # -- the loop --------------------------------------------------------------------------------------
-    def run(self) -> None:
-        topics = list(self.config.topics) or [f"^{self.config.topics_regex}"]
-        self.consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
-                                on_lost=self._on_lost)
-        try:
-            while not self.stop.is_set():
-                if self.rewind_needed:
-                    self._rewind()
-                messages = self.consumer.consume(num_messages=self.batch_size, timeout=0.2)
-                if self.rewind_needed:
-                    continue  # fetched before the rewind: read again from the committed offsets
-                if messages:
-                    self.stats.last_message = time.monotonic()
-                self._guarded(self._handle, messages)
-                self._guarded(self._rotate_scheduled)
-                if self.committer.settle_due():
-                    self._guarded(self._settle)
-                self.watermarks.flush()
-                self.stats.lag, self.stats.fetch_lag = lags(self.consumer, self.writers)
-            self._guarded(self._close_all, "shutdown")
-            self._guarded(self._settle)
-            self.watermarks.flush(force=True)
-        except BaseException:
-            self.failed = True
-            raise
-        finally:
-            self.committer.drain()  # a commit sent before a failure completes: its rounds are whole
-            self.consumer.close()
-            self.committer.close()
-            if self.dlq is not None:
-                self.dlq.close()
-
-    def _guarded(self, step, *args) -> None:
-        """Run a step that may commit; a failed commit drops what the task holds and rewinds (with a growing
-        pause). A commit failing again and again after successful rewinds is not passing trouble: it ends the task."""
-        try:
-            step(*args)
-        except CommitFailed as exc:
-            self.failed_commits += 1
-            if self.failed_commits >= MAX_FAILED_COMMITS:
-                raise
-            self._drop(exc)
-            time.sleep(min(0.5 * 2 ** (self.failed_commits - 1), 10))
-
-    def _drop(self, exc: CommitFailed) -> None:
-        """After a failed commit: what the task holds is dropped, and it reads again from the committed offsets."""
-        log.warning("task %d: %s; resuming from the committed offsets", self.task_id, exc)
-        self.stats.rewinds += 1
+    def discard(self) -> None:
+        """After a failed commit: drop every writer and dead letter; the worker rewinds, then `open`s again."""
         self.writers.clear()
         self.dead_letters.clear()
-        self.rewind_needed = True
 
-    def _rewind(self) -> None:
-        """Start over from the group's committed offsets with empty writers (the broker may still be away:
-        then try again on the next pass)."""
-        try:
-            assignment = self.consumer.assignment()
-            committed = self.consumer.committed(assignment, timeout=10) if assignment else []
-            for tp in committed:
-                self._new_writer(tp)
-                self.consumer.seek(TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0
-                                                  else OFFSET_BEGINNING))
-        except KafkaException as exc:
-            if exc.args[0].fatal():
-                raise
-            self.writers.clear()
-            self._log_consumer_error(exc.args[0])
-            time.sleep(1)
-            return
-        self.rewind_needed = False
-        log.info("task %d: rewound to the committed offsets %s", self.task_id,
-                 sorted(f"{tp.topic}[{tp.partition}]@{tp.offset}" for tp in committed))
+    def held(self) -> list[str]:
+        """The partitions the task holds now (an incremental rebalance, as KIP-848's, adds and takes a few)."""
+        return shown(self.writers)
 
-    def _log_consumer_error(self, error: KafkaError) -> None:
-        """Broker-side trouble is logged (once per code and 30 s), never the task's end."""
-        now = time.monotonic()
-        if now - self._consumer_errors.get(error.code(), -1e9) >= 30:
-            self._consumer_errors[error.code()] = now
-            log.warning("task %d: %s (the client retries)", self.task_id, error.str())
+    def committed_offsets(self) -> dict[tuple[str, int], int | None]:
+        """Each held partition's committed offset (None: none yet), for the lags."""
+        return {key: writer.committed for key, writer in self.writers.items()}
 
-    def _handle(self, messages: list) -> None:
-        records = []
-        for message in messages:
-            error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    continue
-                if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:  # as Kafka Connect: wait for the topic
-                    if not self._waiting_for_topic:
-                        log.warning("task %d: %s; waiting for it to be created", self.task_id, error.str())
-                    self._waiting_for_topic = True
-                    continue
-                if error.fatal():
-                    raise KafkaException(error)
-                self._log_consumer_error(error)
-                continue
-            records.append(message)
-        if records and self._waiting_for_topic:
-            log.info("task %d: records arrive: the topic is there", self.task_id)
-            self._waiting_for_topic = False
+    # -- records ---------------------------------------------------------------------------------------
+    def put(self, records: list) -> None:
+        """Convert a poll's records (in poll order) and add them to their partitions' writers; the rounds of files
+        that close are committed (see `pre_commit`). With errors.tolerance=none a bad record raises SinkStopped,
+        once the good records before it are committed and nothing at or after it."""
         pending: Pending = {}
         stopped = None
         for run in self.converter.runs(records):
@@ -253,8 +134,8 @@ class SinkTask:
             if stopped is not None:
                 break
         self._commit(pending)
-        if stopped is not None:  # the good records before the bad one are committed; nothing at or after it
-            self._settle()
+        if stopped is not None:
+            self.pre_commit()
             raise stopped
 
     def _close_for_schema(self, pending: Pending) -> None:
@@ -302,23 +183,25 @@ class SinkTask:
             pend(pending, writer, closed)
         return SinkStopped(batch.topic, batch.partition, stop_at, batch.bad[0].reason)
 
-    def _rotate_scheduled(self) -> None:
+    def rotate_scheduled(self) -> None:
+        """rotate.schedule.interval.ms: close and commit the open files whose wall-clock boundary has passed."""
         now = self.clock_ms()
         closing = {key: (writer, writer.close_now("schedule")) for key, writer in list(self.writers.items())
                    if writer.scheduled_due(now)}
         self._commit({key: pair for key, pair in closing.items() if pair[1] is not None})
 
-    def _close_all(self, reason: str) -> None:
+    def close_files(self, reason: str) -> None:
+        """Close every open file and commit it (on shutdown)."""
         closing = {key: (writer, writer.close_now(reason)) for key, writer in list(self.writers.items())}
         self._commit({key: pair for key, pair in closing.items() if pair[1] is not None})
 
     # -- upload, then commit ---------------------------------------------------------------------------
     def _commit(self, pending: Pending) -> None:
         """Commit every partition's pending round at once, each with the dead letters below its offset, once the
-        commit before it is settled: the files upload while the task goes on; `_settle` finishes the commit."""
+        commit before it is settled: the files upload while the task goes on; `pre_commit` finishes the commit."""
         if not pending:
             return
-        self._settle()
+        self.pre_commit()
         rounds = [
             Round(writer, closed, [d for d in self.dead_letters.get(key, []) if d.offset < closed.commit_offset])
             for key, (writer, closed) in pending.items()]
@@ -326,13 +209,28 @@ class SinkTask:
             self.dead_letters[key] = [d for d in self.dead_letters.get(key, []) if d.offset >= closed.commit_offset]
         self.committer.send(rounds)
 
-    def _settle(self) -> None:
-        if self.committer.settle():
-            self.failed_commits = 0
+    def commit_ready(self) -> bool:
+        """The commit in flight has its files uploaded: `pre_commit` finishes it without waiting."""
+        return self.committer.settle_due()
 
-    def _settle_or_drop(self) -> None:
-        """In a rebalance callback: settle the commit in flight; if it failed, drop everything and rewind."""
-        try:
-            self._settle()
-        except CommitFailed as exc:
-            self._drop(exc)
+    def pre_commit(self) -> bool:
+        """Finish the commit in flight (Connect's preCommit, except that the task commits its offsets itself: in
+        the DLQ's transaction, after the manifests): wait for its files, then the manifests, the offsets and the
+        watermarks. False if nothing was in flight; raises CommitFailed if the commit failed."""
+        if not self.committer.settle():
+            return False
+        self.commits_settled += 1
+        return True
+
+    def flush_watermarks(self, force: bool = False) -> None:
+        self.watermarks.flush(force=force)
+
+    def drain(self) -> None:
+        """Let the upload in flight end (its rounds stay whole); before the consumer closes."""
+        self.committer.drain()
+
+    def stop(self) -> None:
+        """After the consumer closed: the upload threads and the DLQ producer."""
+        self.committer.close()
+        if self.dlq is not None:
+            self.dlq.close()

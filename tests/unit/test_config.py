@@ -97,3 +97,15 @@ def test_consumer_overrides_pass_through():
     cfg = parse_sink_config(seed(**{"consumer.override.max.poll.interval.ms": "600000"}), CONN)
     assert cfg.consumer_overrides == {"max.poll.interval.ms": "600000"}
     assert not any("consumer.override" in w for w in cfg.warnings)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "-3"])
+def test_tasks_max_below_one_is_refused(value):
+    with pytest.raises(ConfigError) as info:
+        parse_sink_config(seed(**{"tasks.max": value}), CONN)
+    assert (info.value.key, info.value.value) == ("tasks.max", value)
+    assert info.value.allowed.startswith("an integer >= 1")
+
+
+def test_tasks_max_defaults_to_one():
+    assert parse_sink_config(seed(**{"tasks.max": None}), CONN).tasks_max == 1
