@@ -47,7 +47,7 @@ def execute(instance: dg.DagsterInstance, lake: dict, **how) -> dict:
     """One run of hourly_flow (`how`: partition_key=, or tags= of a range): its seconds and where they went."""
     from orchestration.definitions import defs
 
-    job = defs.resolve_job_def("hourly_flow")
+    job = defs().resolve_job_def("hourly_flow")
     began = time.monotonic()
     with contextlib.redirect_stdout(io.StringIO()):  # dbt's own log lines
         result = job.execute_in_process(resources=lake["resources"], instance=instance, run_config=QUIET, **how)

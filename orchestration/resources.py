@@ -12,11 +12,13 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_aws.s3 import S3Resource
 from dagster_dbt import DbtCliResource
 from packaging import version
@@ -24,7 +26,7 @@ from packaging import version
 from ingest.clients import cassandra_cluster
 from ingest.connections import CassandraSettings, Connections, S3Settings
 from ingest.lake import names
-from ingest.lake.connection import lake_connection
+from ingest.lake.connection import lake_connection as connect_lake
 from orchestration.dbt_project import dbt_project
 
 DBT = str(Path(sys.executable).parent / "dbt")  # the venv's dbt, whether or not the venv is on PATH
@@ -75,9 +77,14 @@ def s3_settings(s3: S3Resource) -> S3Settings:
                       s3.aws_secret_access_key or "")
 
 
-def duckdb_lake(s3: S3Resource):
-    """A DuckDB connection reading and writing the lake through the S3 resource's endpoint."""
-    return lake_connection(s3_settings(s3))
+@contextmanager
+def lake_connection(s3: S3Resource) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection reading and writing the lake through the S3 resource's endpoint, closed after the block."""
+    con = connect_lake(s3_settings(s3))
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def service_connections(kafka: KafkaResource, s3: S3Resource | None = None) -> Connections:
@@ -91,8 +98,9 @@ def service_connections(kafka: KafkaResource, s3: S3Resource | None = None) -> C
 
 def secret(name: str, value: str) -> str | None:
     """A secret as Dagster shows it: `dg.EnvVar(name)`, the variable's name in the UI and its API, never the value.
-    A value that came from `.stack/env` rather than the environment is put into this process's environment first,
-    so that the variable resolves here and in every run worker (each loads these definitions). A value that
+    A value that came from `.stack/env` rather than the environment is put into this process's environment first
+    (when the definitions load, never at import), so that the variable resolves here and in every run worker (each
+    loads these definitions). A value that
     differs from the environment's (given in code, as tests do) stays a plain value."""
     if not value:
         return None
@@ -122,7 +130,7 @@ class SluiceDbtResource(DbtCliResource):
 
 
 def dbt_resource() -> DbtCliResource:
-    return SluiceDbtResource(project_dir=dbt_project, dbt_executable=DBT)
+    return SluiceDbtResource(project_dir=dbt_project(), dbt_executable=DBT)
 
 
 def default_resources(connections: Connections | None = None, lake: names.LakeNames | None = None,

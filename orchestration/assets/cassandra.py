@@ -20,7 +20,7 @@ from orchestration.lib.cassandra_mapping import serving_mapping
 from orchestration.lib.windows import partition_key
 from orchestration.metadata import table_metadata
 from orchestration.partitions import hourly_asset_args, window_hours
-from orchestration.resources import CassandraResource, LakeResource, duckdb_lake
+from orchestration.resources import CassandraResource, LakeResource, lake_connection
 
 HOUR = dt.timedelta(hours=1)
 EVENTS_COLUMNS = "event_date, event_time, event_id, event_type, payload"
@@ -34,11 +34,8 @@ def run_version(context: dg.AssetExecutionContext) -> int:
 
 
 def _read_mart(s3: S3Resource, lake: LakeResource, model: str, columns: str, hours: list) -> list[tuple]:
-    con = duckdb_lake(s3)
-    try:
+    with lake_connection(s3) as con:
         return mart_rows(con, lake.bucket, model, columns, hours)
-    finally:
-        con.close()
 
 
 @dg.asset(**hourly_asset_args, group_name="serving", owners=["team:data-platform"], kinds={"cassandra"},
@@ -65,12 +62,9 @@ def cassandra_events_by_time(context: dg.AssetExecutionContext, cassandra: Cassa
         "consistency": dg.MetadataValue.text(mapping.consistency),
         "write_timestamp": dg.MetadataValue.int(version),
     })
-    con = duckdb_lake(s3)
-    try:
+    with lake_connection(s3) as con:
         stages = {h: stage_ids(con, lake.bucket, lake.topic, h, lake.landed_dir) | {"cassandra": held[h]}
                   for h in hours}
-    finally:
-        con.close()
     yield from per_hour(context, stage_counts_reconcile, {partition_key(h): ids_result(s) for h, s in stages.items()})
 
 

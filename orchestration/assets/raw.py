@@ -23,7 +23,7 @@ from orchestration.checks import (
 from orchestration.lib.windows import partition_key
 from orchestration.metadata import table_metadata
 from orchestration.partitions import hourly_asset_args, window_hours
-from orchestration.resources import KafkaResource, LakeResource, duckdb_lake, service_connections
+from orchestration.resources import KafkaResource, LakeResource, lake_connection, service_connections
 
 
 def _hour_rounds(client, lake: LakeResource, hours: list) -> dict | None:
@@ -39,8 +39,7 @@ def raw_events(context: dg.AssetExecutionContext, s3: S3Resource, lake: LakeReso
     """One hour of events as the S3 sink wrote them, landed as one Parquet file per hour (each Kafka record once)."""
     began = time.monotonic()
     client, hours = s3.get_client(), window_hours(context)
-    con = duckdb_lake(s3)
-    try:
+    with lake_connection(s3) as con:
         rounds = _hour_rounds(client, lake, hours)
         window = land_window(con, client, lake.bucket, lake.topics_dir, lake.landed_dir, lake.topic, hours, rounds)
         audits = None
@@ -50,8 +49,6 @@ def raw_events(context: dg.AssetExecutionContext, s3: S3Resource, lake: LakeReso
                 if lake.dlq_topic and declares_letters else None
             audits = [audit_hour(con, lake.bucket, h, rounds[h], landed.sources, landed.missing_files,
                                  landed.key, dlq) for h, landed in zip(hours, window.landed, strict=True)]
-    finally:
-        con.close()
     # the columns of the schema the sink recorded for the topic (its sluice.schema.file), else the default one
     schema = lake_schema(client, lake.bucket, lake.connector, lake.topic) or load_schema(DEFAULT_SCHEMA)
     yield dg.MaterializeResult(metadata={

@@ -53,7 +53,7 @@ def test_lineage_shows_one_chain_from_the_raw_zone_through_dbt_to_cassandra(dags
 def test_every_asset_page_shows_its_description_owners_group_and_kinds(dagster_url, page, screenshot):
     from orchestration.definitions import defs
 
-    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    specs = {spec.key.to_user_string(): spec for spec in defs().resolve_all_asset_specs()}
     assert set(specs) == ALL_ASSETS
     for name, spec in sorted(specs.items()):
         assert spec.description and spec.owners and spec.group_name and spec.kinds, f"{name} lacks a property"
