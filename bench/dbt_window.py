@@ -36,7 +36,7 @@ from results import report  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
 from ingest.lake.connection import lake_connection  # noqa: E402
 from ingest.lake.names import LakeNames  # noqa: E402
-from ingest.lake.sample import write_sample_lake  # noqa: E402
+from ingest.sample_lake import write_sample_lake  # noqa: E402
 from orchestration.dbt_project import prepare_args  # noqa: E402
 from orchestration.lib import dbt_args  # noqa: E402
 

@@ -34,10 +34,10 @@ from sample_lakes import PARTITIONS, build_lake, cleanup, print_goal, print_kept
 from ingest.clients import s3_client  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
 from orchestration.assets.cassandra import cassandra_events_by_time, cassandra_hourly_event_counts  # noqa: E402
-from orchestration.assets.dbt import sluice_dbt_models  # noqa: E402
+from orchestration.assets.dbt import dbt_models  # noqa: E402
 from orchestration.assets.raw import raw_events  # noqa: E402
 
-ASSETS = [raw_events, sluice_dbt_models, cassandra_events_by_time, cassandra_hourly_event_counts]
+ASSETS = [raw_events, dbt_models(), cassandra_events_by_time, cassandra_hourly_event_counts]
 STEPS = ("raw_events", "sluice_dbt_models", "cassandra_events_by_time", "cassandra_hourly_event_counts")
 END_MS = 1_706_745_600_000  # 2024-02-01T00:00:00Z: both lakes end here
 HOUR_MS = 3_600_000

@@ -10,7 +10,7 @@ import time
 from ingest.clients import cassandra_cluster, ensure_topic, kafka_admin, s3_client
 from ingest.connections import Connections
 from ingest.lake.names import LakeNames
-from ingest.lake.sample import write_sample_lake
+from ingest.sample_lake import write_sample_lake
 from orchestration.resources import default_resources
 
 PARTITIONS = 2

@@ -75,7 +75,7 @@ def _produce(args: argparse.Namespace) -> int:
 
 
 def _sample_lake(args: argparse.Namespace) -> int:
-    from ingest.lake.sample import write_sample_lake
+    from ingest.sample_lake import write_sample_lake
 
     from_ms = _start_ms(args.start, args.hours)
     result = write_sample_lake(Connections.from_env(), args.bucket, args.topic, args.hours, from_ms, args.count,

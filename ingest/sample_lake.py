@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
 
 from ingest.config import DEFAULT_SCHEMA, parse_sink_config
 from ingest.connections import Connections
@@ -39,31 +40,6 @@ from ingest.sink.writer import object_key, parquet_bytes
 
 HOUR_MS = 3_600_000
 WRITER = Writer(task=0, transactional_id=None)  # the manifests' `writer`: one task, no DLQ transaction
-
-
-@dataclass(frozen=True)
-class _Record:
-    """A generated record as the sink's converter reads a Kafka message (it calls these four methods). Not
-    confluent_kafka.Message: its constructor is meant for tests only, and needs confluent-kafka 2.13 or later."""
-
-    _value: bytes | None
-    _offset: int
-    _timestamp_ms: int
-    _key: bytes
-
-    def value(self):
-        return self._value
-
-    def offset(self):
-        return self._offset
-
-    def timestamp(self):
-        return (1, self._timestamp_ms)
-
-    def key(self):
-        return self._key
-
-
 
 
 @dataclass(frozen=True)
@@ -156,7 +132,9 @@ def write_sample_lake(connections: Connections, bucket: str, topic: str, hours: 
     ends, newest = {}, {}
     for partition, items in sample_streams(count, hours, start_ms, partitions, seed, duplicate_ratio, late_ratio,
                                            bad_ratio).items():
-        batch = converter.convert(topic, partition, [_Record(v, o, t, k) for o, (v, t, k) in enumerate(items)])
+        records = [Message(value=v, offset=o, timestamp=(TIMESTAMP_CREATE_TIME, t), key=k)
+                   for o, (v, t, k) in enumerate(items)]
+        batch = converter.convert(topic, partition, records)
         ends[partition] = batch.end_offset
         newest[partition] = int(batch.times_ms.max()) if len(batch.times_ms) else None
         for index in runs(batch.codes):

@@ -39,10 +39,5 @@ def curated_key(curated_dir: str, model: str, hour: dt.datetime) -> str:
     return f"{curated_dir}/{model}/event_date={t:%Y-%m-%d}/event_hour={t:%H}/part-0.parquet"
 
 
-def schema_key(connector: str, topic: str) -> str:
-    """The schema the sink validates a topic's records with, as a JSON Schema (the DLQ job validates with it too)."""
-    return f"_sluice/{connector}/schemas/{topic}.json"
-
-
 def s3_url(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"

@@ -1,5 +1,6 @@
 """Keys of what the sink writes under `_sluice/<connector>/` for the lake's readers: the commit ledger, its hour
-index, the watermarks. Public layout: see the README's "Commit ledger" and "Completeness watermark"."""
+index, the watermarks, the recorded schemas. Public layout: see the README's "Commit ledger" and "Completeness
+watermark"."""
 
 from __future__ import annotations
 
@@ -40,3 +41,8 @@ def watermark_prefix(connector: str, topic: str) -> str:
 
 def watermark_key(connector: str, topic: str, partition: int) -> str:
     return f"{watermark_prefix(connector, topic)}{partition}.json"
+
+
+def schema_key(connector: str, topic: str) -> str:
+    """The schema the sink validates a topic's records with, as a JSON Schema (the DLQ job validates with it too)."""
+    return f"_sluice/{connector}/schemas/{topic}.json"

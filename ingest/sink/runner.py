@@ -10,9 +10,9 @@ import time
 from ingest.clients import ensure_topic
 from ingest.config import SinkConfig
 from ingest.errors import SluiceError
-from ingest.lake.schemas import SchemaRecorder
 from ingest.sink import reader_schema
 from ingest.sink.dlq import DLQ_MAX_MESSAGE_BYTES
+from ingest.sink.schemas import SchemaRecorder
 from ingest.sink.stats import TaskStats, summary, totals
 from ingest.sink.storage import Storage
 from ingest.sink.worker import SinkWorker, build_worker

@@ -11,13 +11,13 @@ import dagster as dg
 from ingest.lake.names import LakeNames
 from ingest.produce import generate
 from orchestration.assets.cassandra import cassandra_events_by_time, cassandra_hourly_event_counts
-from orchestration.assets.dbt import sluice_dbt_models
+from orchestration.assets.dbt import dbt_models
 from orchestration.assets.raw import raw_events
 from orchestration.resources import default_resources
 from support.serving import cassandra_ids
 from support.sink import START_MS, object_keys, produce_events, run_sink, sink_config
 
-ASSETS = [raw_events, sluice_dbt_models, cassandra_events_by_time, cassandra_hourly_event_counts]
+ASSETS = [raw_events, dbt_models(), cassandra_events_by_time, cassandra_hourly_event_counts]
 COUNT, HOURS, SEED = 1200, 3, 41
 LAYOUTS = {
     "utc": {"timestamp.extractor": "RecordField", "timestamp.field": "event_time", "timezone": "UTC"},

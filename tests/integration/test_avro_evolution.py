@@ -12,7 +12,7 @@ from ingest.avro_events import DEFAULT_AVRO_SCHEMA
 from ingest.lake.names import LakeNames
 from ingest.produce import generate
 from orchestration.assets.cassandra import cassandra_events_by_time, cassandra_hourly_event_counts
-from orchestration.assets.dbt import sluice_dbt_models
+from orchestration.assets.dbt import dbt_models
 from orchestration.assets.raw import raw_events
 from orchestration.resources import default_resources
 from support.serving import cassandra_ids
@@ -53,7 +53,7 @@ def test_a_field_added_mid_stream_flows_through_the_lake_and_dbt_into_cassandra(
 
     resources = default_resources(connections, LakeNames(bucket=bucket, topic=topic, dlq_topic=names["dlq"],
                                                           connector=names["name"]), keyspace=unique_name)
-    run = dg.materialize([raw_events, sluice_dbt_models, cassandra_events_by_time, cassandra_hourly_event_counts],
+    run = dg.materialize([raw_events, dbt_models(), cassandra_events_by_time, cassandra_hourly_event_counts],
                          partition_key="2024-01-15-10:00", resources=resources)
 
     assert run.success

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from ingest.lake.sample import write_sample_lake
 from ingest.produce import generate
+from ingest.sample_lake import write_sample_lake
 from orchestration.lib.dbt_args import dbt_build_args, dbt_vars, lake_vars, window_env
 from support.dbt import dbt
 from support.sink import START_MS, object_keys

@@ -10,7 +10,7 @@ import dagster as dg
 from ingest.lake.names import LakeNames
 from ingest.topic_reader import read_to_end
 from orchestration.assets.cassandra import cassandra_events_by_time
-from orchestration.assets.dbt import sluice_dbt_models
+from orchestration.assets.dbt import dbt_models
 from orchestration.assets.raw import raw_events
 from orchestration.jobs import dlq_reprocess
 from orchestration.resources import KafkaResource, LakeResource, default_resources, s3_resource
@@ -67,7 +67,7 @@ def test_the_job_replays_or_parks_every_dead_letter_and_repaired_events_reach_ca
     hour = event_time.replace(minute=0, second=0, microsecond=0)
     resources = default_resources(connections, LakeNames(bucket=bucket, topic=topic, dlq_topic=dlq,
                                                          connector=names["name"]), keyspace=names["bucket"])
-    served = dg.materialize([raw_events, sluice_dbt_models, cassandra_events_by_time],
+    served = dg.materialize([raw_events, dbt_models(), cassandra_events_by_time],
                             partition_key=f"{hour:%Y-%m-%d-%H}:00", resources=resources)
     assert served.success
     row = cassandra.execute(f"SELECT event_type FROM {names['bucket']}.events_by_time WHERE event_date = %s "

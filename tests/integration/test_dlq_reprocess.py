@@ -15,8 +15,8 @@ from ingest.dlq.audit import audit_glob
 from ingest.dlq.repairs import REPAIRS, Origin, event_id_for
 from ingest.dlq.reprocess import NO_SOURCE, reprocess_dlq
 from ingest.errors import SluiceError
-from ingest.lake.keys import schema_key
 from ingest.lake.schemas import lake_schema
+from ingest.ledger.keys import schema_key
 from ingest.schema import load_schema
 from ingest.topic_reader import read_to_end, watermarks
 from support.sink import produce_events, run_sink, sink_config
@@ -297,7 +297,7 @@ def test_avro_dead_letters_are_read_in_the_wire_format_and_replayed_as_they_are_
     recorded its converter), parks them with the sink's reason while the rule stands, and once the sink runs with a
     raised cap it replays the same bytes, which the sink then lands."""
     from ingest.avro_events import DEFAULT_AVRO_SCHEMA, encoder, register
-    from ingest.lake.schemas import CONVERTER_KEY
+    from ingest.schema_document import CONVERTER_KEY
 
     source, dlq, bucket, sink = names["topic"], names["dlq"], names["bucket"], names["name"]
 

@@ -13,7 +13,7 @@ from ingest.config import DEFAULT_SCHEMA
 from ingest.lake.curated import stage_ids
 from ingest.lake.keys import curated_key, hour_path, landed_key
 from ingest.lake.landing import LandedHour, land_hour, land_window
-from ingest.lake.sample import write_sample_lake
+from ingest.sample_lake import write_sample_lake
 from ingest.schema import load_schema
 from ingest.sink.writer import object_key, parquet_bytes
 from support.sink import START_MS, object_keys

@@ -9,8 +9,8 @@ import pytest
 from ingest.lake.landing import land_hour
 from ingest.lake.ledger import hour_rounds, ledger_partitions, read_ledger, tiling_problems
 from ingest.lake.listing import committed_offsets, least_complete, list_keys, watermarks
-from ingest.lake.sample import write_sample_lake
 from ingest.ledger.keys import hour_index_prefix
+from ingest.sample_lake import write_sample_lake
 from support.sink import START_MS
 
 HOURS, COUNT, SEED = 3, 600, 5

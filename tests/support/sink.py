@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -49,9 +48,11 @@ def sink_log(proc: subprocess.Popen) -> str:
     return proc.log_path.read_text()
 
 
-def run_sink(config: Path, *args: str, idle: float = 3, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run the sink until it has seen no records for `idle` seconds; its output is in .stdout."""
-    proc = start_sink(config, "--exit-when-idle", str(idle), *args)
+def run_sink(config: Path, *args: str, idle: float | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run the sink until it has committed every record its topics held (`--exit-at-end`), or with `idle` until it
+    has seen no records for that many seconds; its output is in .stdout."""
+    stop = ("--exit-at-end",) if idle is None else ("--exit-when-idle", str(idle))
+    proc = start_sink(config, *stop, *args)
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -78,30 +79,6 @@ START_MS = 1_705_309_200_000  # 2024-01-15T09:00:00Z
 def object_keys(s3, bucket: str, prefix: str = "") -> list[str]:
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
-
-
-def committed(connections: Connections, group: str, topic: str, partitions: int) -> list[int]:
-    """The consumer group's committed offset of each partition of `topic`; asked again while the broker answers
-    with an error that passes (NOT_COORDINATOR just after a broker restart, while it loads the group)."""
-    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-
-    from ingest.clients import kafka_config
-
-    passing = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-               KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError._TIMED_OUT, KafkaError._TRANSPORT}
-    deadline = time.monotonic() + 60
-    consumer = Consumer(kafka_config(connections, **{"group.id": group}))
-    try:
-        while True:
-            try:
-                return [tp.offset for tp in consumer.committed(
-                    [TopicPartition(topic, p) for p in range(partitions)], timeout=30)]
-            except KafkaException as exc:
-                if exc.args[0].code() not in passing or time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
-    finally:
-        consumer.close()
 
 
 def read_all(connections, topic: str, expected: int | None = None) -> list:

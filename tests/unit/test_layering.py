@@ -40,16 +40,6 @@ def test_ingest_does_not_reach_up_into_orchestration():
     assert {m: n for m, n in offenders.items() if n} == {}
 
 
-# Couplings still to undo (issue 23), tolerated here until they move; nothing may be added to them. The sample lake
-# writes as the sink would, with its converter, writer and storage: it belongs above both (e.g. ingest/sample_lake.py).
-# The sink records its schema with the lake's SchemaRecorder: the schema documents belong below both, the recorder
-# in the sink.
-NOT_YET_SEPARATED = {
-    "ingest.lake.sample": {"ingest.sink.commit", "ingest.sink.records", "ingest.sink.storage", "ingest.sink.writer"},
-    "ingest.sink.runner": {"ingest.lake.schemas"},
-}
-
-
 def test_the_sink_and_the_lake_never_import_each_other():
     """The sink writes the ledger and the lake reads it, both through ingest.ledger below them."""
     graph = imports()
@@ -61,7 +51,7 @@ def test_the_sink_and_the_lake_never_import_each_other():
     for module, names in graph.items():
         for package, other in (("ingest.sink", "ingest.lake"), ("ingest.lake", "ingest.sink")):
             if within(module, package):
-                found = {n for n in names if n in graph and within(n, other)} - NOT_YET_SEPARATED.get(module, set())
+                found = {n for n in names if n in graph and within(n, other)}
                 if found:
                     offenders[module] = sorted(found)
     assert offenders == {}

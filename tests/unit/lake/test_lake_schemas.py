@@ -5,8 +5,8 @@ import json
 import pyarrow as pa
 
 from ingest.config import DEFAULT_SCHEMA
-from ingest.lake.schemas import json_schema, schema_document
 from ingest.schema import from_json_schema, load_schema
+from ingest.schema_document import json_schema, schema_document
 
 
 def test_a_json_schema_file_is_recorded_as_it_is():

@@ -1,8 +1,8 @@
 import numpy as np
 
 from ingest.lake.ledger import tiling_problems
-from ingest.lake.sample import end_of_last_hour, runs, sample_ledger
 from ingest.ledger.manifest import FileEntry
+from ingest.sample_lake import end_of_last_hour, runs, sample_ledger
 
 H10 = 1_705_312_800_000  # 2024-01-15T10:00:00Z
 

@@ -11,8 +11,8 @@ from confluent_kafka.schema_registry import Schema
 
 from ingest.avro import WireFormatReader
 from ingest.errors import ConfigError
-from ingest.lake.schemas import json_schema
 from ingest.schema import from_arrow_schema, from_avro_schema, from_json_schema
+from ingest.schema_document import json_schema
 from ingest.sink.decode import Decoder
 from support.avro import wire_values
 
