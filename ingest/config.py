@@ -87,6 +87,7 @@ class SinkConfig:
     connections: Connections
     s3_retry_backoff_ms: int = 200  # Confluent's s3.retry.backoff.ms: the first retry's wait, doubling
     s3_retry_timeout_ms: int = 600_000  # how long a failing PUT is retried before the task stops
+    s3_timeout_ms: int = 20_000  # per S3 connect and read: a frozen S3 shows as a timeout, then the PUT is retried
     consumer_overrides: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     rotation: str = "sluice"  # sluice.rotation: "confluent" also closes files when the encoded partition changes
@@ -193,6 +194,7 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
     watermark_interval = r.integer("sluice.watermark.interval.ms", 1000, 0)
     retry_backoff = r.integer("s3.retry.backoff.ms", 200, 1)
     retry_timeout = r.integer("sluice.s3.retry.timeout.ms", 600_000, 0)
+    s3_timeout = r.integer("sluice.s3.timeout.ms", 20_000, 1, off=None)
 
     env = Connections.from_env() if connections is None else connections
     connections = Connections(
@@ -236,6 +238,7 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
         dlq_replication_factor=dlq_rf, dlq_context_headers=dlq_headers, schema_file=schema_file,
         watermark_lateness_ms=lateness, watermark_interval_ms=watermark_interval, connections=connections,
         consumer_overrides=overrides, s3_retry_backoff_ms=retry_backoff, s3_retry_timeout_ms=retry_timeout,
+        s3_timeout_ms=s3_timeout,
         warnings=tuple(warnings), rotation=rotation, value_converter=converter,
     )
 

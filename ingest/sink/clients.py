@@ -16,8 +16,6 @@ from ingest.sink.consumer_settings import consumer_settings
 from ingest.sink.dlq import DeadLetterQueue
 from ingest.sink.storage import Storage
 
-S3_TIMEOUT_S = 20.0  # per connect and read: a frozen S3 shows as a timeout, then Storage retries with backoff
-
 
 @dataclass(frozen=True)
 class SinkClients:
@@ -36,7 +34,7 @@ def build_clients(config: SinkConfig, task_id: int, instance_id: str | None = No
     """The real clients of task `task_id`. A librdkafka consumer and the DLQ's admin lookup talk to the brokers
     as soon as they exist: tests pass their own SinkClients instead of calling this."""
     storage = Storage(config.connections, config.bucket, config.s3_retry_backoff_ms, config.s3_retry_timeout_ms,
-                      timeout=S3_TIMEOUT_S)
+                      timeout=config.s3_timeout_ms / 1000)  # a frozen S3: a timeout, then a retry
     tid = transactional_id(config, task_id, instance_id)
     dlq = None
     if config.errors_tolerance == "all" and config.dlq_topic:

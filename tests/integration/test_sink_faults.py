@@ -18,6 +18,8 @@ from support.faults import dlq_offsets, frozen, lake_offsets, ledger_check, paus
 from support.sink import START_MS, committed, run_sink, sink_config, sink_log, start_sink
 
 PARTITIONS = 2
+SESSION_MS = 6_000  # group.min.session.timeout.ms, the broker's default floor
+S3_TIMEOUT_MS = 4_000
 
 
 def config_for(tmp_path, names, **extra):
@@ -26,7 +28,10 @@ def config_for(tmp_path, names, **extra):
         "timestamp.extractor": "RecordField", "timestamp.field": "event_time",
         "errors.tolerance": "all", "errors.deadletterqueue.topic.name": names["dlq"],
         "errors.deadletterqueue.context.headers.enable": "true",
-        "rotate.schedule.interval.ms": "2000", **extra})  # idle files close: the group catches up to the end
+        "rotate.schedule.interval.ms": "2000",  # idle files close: the group catches up to the end
+        # short client timeouts (the broker's minimum session), so the faults below need not last long
+        "consumer.override.session.timeout.ms": str(SESSION_MS), "consumer.override.heartbeat.interval.ms": "1000",
+        "sluice.s3.timeout.ms": str(S3_TIMEOUT_MS), **extra})
 
 
 class Producing(threading.Thread):
@@ -102,7 +107,7 @@ def test_the_broker_stopped_and_started_mid_stream_is_survived(tmp_path, connect
     producer, deliveries = stream(connections, names["topic"], 30_000, rate=3_000, seed=31)
     time.sleep(4)
     stop_service("kafka")
-    time.sleep(15)  # past the group's session timeout: the member is gone when the broker is back
+    time.sleep(SESSION_MS / 1000 + 3)  # past the group's session timeout: the member is gone when the broker is back
     start_service("kafka")
     producer.join()
     wait_caught_up(connections, names, deliveries, [sink])
@@ -122,7 +127,7 @@ def test_s3_frozen_past_the_clients_timeouts_loses_and_repeats_nothing(tmp_path,
     producer, deliveries = stream(connections, names["topic"], 12_000, rate=1_000, seed=32)
     time.sleep(5)  # the sink is writing
     with frozen("s3"):
-        time.sleep(30)  # the sink's S3 read timeout is 20 s: its PUTs time out and are sent again
+        time.sleep(3 * S3_TIMEOUT_MS / 1000)  # past the sink's S3 read timeout: its PUTs time out and are sent again
         producer.join()
         stalled = committed(connections, f"connect-{names['name']}", names["topic"], PARTITIONS)
     wait_caught_up(connections, names, deliveries, [sink])
@@ -161,7 +166,7 @@ def test_a_put_that_fails_once_mid_batch_is_retried(tmp_path, monkeypatch, conne
     calls = failing_puts(monkeypatch, first=5, last=5)
 
     code = run_in_process(load_sink_config(config_for(tmp_path, names, **{"flush.size": "100"})),
-                          create_bucket=True, exit_when_idle=3)
+                          create_bucket=True, exit_at_end=True)
 
     assert code == 0 and len(calls) > 5
     assert_every_offset_once(connections, s3, lake, names, deliveries)
@@ -175,7 +180,7 @@ def test_a_put_that_fails_for_good_stops_the_task_without_committing_past_it(tmp
     config = config_for(tmp_path, names, **{"flush.size": "100", "sluice.s3.retry.timeout.ms": "2000"})
     failing_puts(monkeypatch, first=5, last=float("inf"))
 
-    assert run_in_process(load_sink_config(config), create_bucket=True, exit_when_idle=3) == 1
+    assert run_in_process(load_sink_config(config), create_bucket=True, exit_at_end=True) == 1
     group = committed(connections, f"connect-{names['name']}", names["topic"], PARTITIONS)
     rows, dead = lake_offsets(lake, names["bucket"], names["topic"]), dlq_offsets(connections, names["dlq"])
     for partition, offset in enumerate(group):  # everything committed is in S3 or the DLQ
@@ -197,7 +202,7 @@ def test_a_frozen_member_never_uploads_for_partitions_it_lost(tmp_path, connecti
     producer, deliveries = stream(connections, names["topic"], 24_000, rate=2_000, seed=35, partitions=4)
     time.sleep(3)
     with paused(first):
-        time.sleep(20)  # past the session timeout: the other member takes every partition
+        time.sleep(SESSION_MS / 1000 + 6)  # past the session timeout: the other member takes every partition
     producer.join()
     wait_caught_up(connections, names, deliveries, [first, second], partitions=4)
     for proc in (first, second):

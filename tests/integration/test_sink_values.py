@@ -34,7 +34,7 @@ def run_sink_in_zone(config, zone: str) -> subprocess.CompletedProcess:
     """`sluice sink` until idle, in a process whose host time zone is `zone` (TZ)."""
     try:
         result = subprocess.run(
-            [SLUICE, "sink", "--config", str(config), "--create-bucket", "--exit-when-idle", "3"],
+            [SLUICE, "sink", "--config", str(config), "--create-bucket", "--exit-at-end"],
             env={**os.environ, "TZ": zone}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=90,
         )
     except subprocess.TimeoutExpired as exc:

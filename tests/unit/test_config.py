@@ -109,3 +109,11 @@ def test_tasks_max_below_one_is_refused(value):
 
 def test_tasks_max_defaults_to_one():
     assert parse_sink_config(seed(**{"tasks.max": None}), CONN).tasks_max == 1
+
+
+def test_the_s3_timeout_is_twenty_seconds_unless_set_and_must_be_positive():
+    assert parse_sink_config(seed(), CONN).s3_timeout_ms == 20_000
+    assert parse_sink_config(seed(**{"sluice.s3.timeout.ms": "5000"}), CONN).s3_timeout_ms == 5_000
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(ConfigError, match="sluice.s3.timeout.ms"):
+            parse_sink_config(seed(**{"sluice.s3.timeout.ms": bad}), CONN)
