@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         if "/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
-        if _uses_stack(item):
+        if _uses_stack(item) and item.get_closest_marker("xdist_group") is None:  # a module's own group wins
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 

@@ -18,7 +18,9 @@ from support.sink import produce_events, run_sink, sink_config
 ARTIFACTS = Path(os.environ.get("SLUICE_E2E_ARTIFACTS", REPO_ROOT / "artifacts" / "e2e"))
 
 
-@pytest.fixture(scope="module")
+# One lake and one `dagster dev` for the UI and run-recovery modules (they run on one worker: xdist group
+# "e2e-dagster"); `./dev demo` (test_demo.py) starts its own.
+@pytest.fixture(scope="package")
 def lake(tmp_path_factory, connections, s3, kafka, cassandra) -> dict:
     """Names of this run's topic, bucket, sink, DLQ and keyspace, and what was produced into them."""
     run = f"e2e{uuid.uuid4().hex[:10]}"
@@ -36,7 +38,7 @@ def lake(tmp_path_factory, connections, s3, kafka, cassandra) -> dict:
     return names | {"work": work, "good": good, "bad": len(deliveries) - good}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def dagster_url(lake) -> str:
     """`dagster dev` (webserver + daemon) on this run's lake; the raw-zone sensor stopped so that the runs under
     test are the ones the UI launches."""

@@ -11,6 +11,7 @@ import pytest
 
 from ingest.connections import REPO_ROOT, Connections
 from ingest.topic_reader import read_to_end
+from stack.faults import committed as committed  # re-exported: the tests take it from here
 
 SEED_CONFIG = REPO_ROOT / "config" / "s3-sink.json"
 SLUICE = str(Path(sys.executable).parent / "sluice")
