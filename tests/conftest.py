@@ -3,10 +3,10 @@ shared by the integration and e2e tests; markers by folder; the stack shared by 
 
 A service that does not answer fails the tests that need it; nothing here ever skips.
 
-`./dev test` runs the suite on pytest-xdist workers (`-n`, `--dist loadgroup`). The workers share one stack: a test
-that stops, freezes or kills a service (marker `disrupts_stack`) holds the stack alone (support/stack_lock.py), every
-other test of the stack holds it shared. A module of integration or e2e tests runs on one worker, so its
-module-scoped fixtures (sample lakes, Dagster processes) are made once.
+`./dev test` runs the suite on pytest-xdist workers (`-n`). The workers share one stack: a test that stops, freezes or
+kills a service (marker `disrupts_stack`) holds the stack alone (support/stack_lock.py), every other test of the
+stack holds it shared. A module of integration or e2e tests runs on one worker (StackScheduling below), so its
+module-scoped fixtures (sample lakes, Dagster processes) are made once; the e2e modules in SHARED share one.
 """
 
 from __future__ import annotations
@@ -20,20 +20,36 @@ from ingest.connections import Connections
 from ingest.health import CHECKS
 from support.stack_lock import stack_lock
 
+STACK_DIRS = ("tests/integration/", "tests/e2e/")
+# Modules whose tests share package-scoped fixtures (tests/e2e/conftest.py: one lake, one `dagster dev`): one unit.
+SHARED = {"tests/e2e/test_dagster_ui.py": "e2e-dagster", "tests/e2e/test_run_recovery.py": "e2e-dagster"}
+
 
 def _uses_stack(item: pytest.Item) -> bool:
     return "/integration/" in str(item.path) or "/e2e/" in str(item.path)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/integration/" in str(item.path):
             item.add_marker(pytest.mark.integration)
         if "/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
-        if _uses_stack(item) and item.get_closest_marker("xdist_group") is None:  # a module's own group wins
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Units of work for the workers: a test of the stack goes with its module (or its SHARED group), a unit test
+    alone; units are handed out in collection order (e2e, integration, unit: the longest first). xdist's own
+    `loadgroup` cannot do it under pytest 9.2, whose node ids no longer take xdist's `@group` suffix."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class StackScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return SHARED.get(path, path) if path.startswith(STACK_DIRS) else nodeid
+
+    config.option.loadscopereorder = False
+    return StackScheduling(config, log)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -117,3 +133,17 @@ def names(unique_name: str) -> dict[str, str]:
     """Unique topic, bucket, connector and DLQ names for one test."""
     return {"topic": f"{unique_name}-ev", "bucket": unique_name, "name": f"{unique_name}-sink",
             "dlq": f"{unique_name}-dlq"}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Seconds spent per test folder (setup + call + teardown, summed over workers): where the suite's time goes."""
+    spent: dict[str, float] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if isinstance(report, pytest.TestReport):
+                folder = "/".join(report.nodeid.split("/")[:2]) if report.nodeid.startswith("tests/") else "other"
+                spent[folder] = spent.get(folder, 0.0) + report.duration
+    if spent:
+        terminalreporter.write_sep("=", "time per folder (summed over workers)")
+        for folder, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+            terminalreporter.write_line(f"{seconds:8.1f}s  {folder}")

@@ -18,8 +18,8 @@ from support.sink import produce_events, run_sink, sink_config
 ARTIFACTS = Path(os.environ.get("SLUICE_E2E_ARTIFACTS", REPO_ROOT / "artifacts" / "e2e"))
 
 
-# One lake and one `dagster dev` for the UI and run-recovery modules (they run on one worker: xdist group
-# "e2e-dagster"); `./dev demo` (test_demo.py) starts its own.
+# One lake and one `dagster dev` for the UI and run-recovery modules (they run on one worker: SHARED in
+# tests/conftest.py); `./dev demo` (test_demo.py) starts its own.
 @pytest.fixture(scope="package")
 def lake(tmp_path_factory, connections, s3, kafka, cassandra) -> dict:
     """Names of this run's topic, bucket, sink, DLQ and keyspace, and what was produced into them."""

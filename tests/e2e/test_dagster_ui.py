@@ -9,13 +9,10 @@ import datetime as dt
 import re
 import urllib.parse
 
-import pytest
 from confluent_kafka import Consumer, TopicPartition
 from playwright.sync_api import Page, expect
 
 from ingest.clients import kafka_config
-
-pytestmark = pytest.mark.xdist_group("e2e-dagster")  # shares the package's lake and dagster dev
 
 LOCATION = "orchestration.definitions"
 CHAIN = ["raw_events", "stg_events", "int_events_enriched", "events_by_time", "cassandra_events_by_time"]

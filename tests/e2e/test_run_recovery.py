@@ -15,13 +15,10 @@ import time
 import urllib.parse
 
 import dagster as dg
-import pytest
 from dagster_graphql import DagsterGraphQLClient
 
 from orchestration.lib.run_workers import worker_pid
 from support.dagster_ui import dagster_dev
-
-pytestmark = pytest.mark.xdist_group("e2e-dagster")  # shares the package's lake and dagster dev
 
 HOUR = "2024-01-15-10:00"
 
