@@ -21,8 +21,20 @@ from ingest.health import CHECKS
 from support.stack_lock import stack_lock
 
 STACK_DIRS = ("tests/integration/", "tests/e2e/")
-# Modules whose tests share package-scoped fixtures (tests/e2e/conftest.py: one lake, one `dagster dev`): one unit.
-SHARED = {"tests/e2e/test_dagster_ui.py": "e2e-dagster", "tests/e2e/test_run_recovery.py": "e2e-dagster"}
+# Tests that share the package-scoped `dagster dev` of tests/e2e/conftest.py: one unit of work (node id prefixes).
+SHARED = {"tests/e2e/test_dagster_ui.py": "e2e-dagster",
+          "tests/e2e/test_run_recovery.py::test_a_run_whose_worker_is_killed": "e2e-dagster"}
+# Modules of long tests that share no module fixture (each starts its own Dagster): a unit per test.
+ONE_BY_ONE = {"tests/e2e/test_demo.py", "tests/e2e/test_run_recovery.py"}
+
+
+def work_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: the tests of a unit run on one worker, in order."""
+    path = nodeid.split("::", 1)[0]
+    shared = [unit for prefix, unit in SHARED.items() if nodeid.startswith(prefix)]
+    if shared:
+        return shared[0]
+    return path if path.startswith(STACK_DIRS) and path not in ONE_BY_ONE else nodeid
 
 
 def _uses_stack(item: pytest.Item) -> bool:
@@ -38,15 +50,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """Units of work for the workers: a test of the stack goes with its module (or its SHARED group), a unit test
-    alone; units are handed out in collection order (e2e, integration, unit: the longest first). xdist's own
-    `loadgroup` cannot do it under pytest 9.2, whose node ids no longer take xdist's `@group` suffix."""
+    """The workers take `work_unit`s, handed out in collection order (e2e, integration, unit: the longest first).
+    xdist's own `loadgroup` cannot group them under pytest 9.2, whose node ids no longer take its `@group` suffix."""
     from xdist.scheduler import LoadScopeScheduling
 
     class StackScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return SHARED.get(path, path) if path.startswith(STACK_DIRS) else nodeid
+            return work_unit(nodeid)
 
     config.option.loadscopereorder = False
     return StackScheduling(config, log)

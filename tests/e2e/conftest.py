@@ -10,12 +10,16 @@ import uuid
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from ingest.connections import REPO_ROOT
 from support.dagster_ui import chromium, dagster_dev
 from support.sink import produce_events, run_sink, sink_config
 
 ARTIFACTS = Path(os.environ.get("SLUICE_E2E_ARTIFACTS", REPO_ROOT / "artifacts" / "e2e"))
+# Assertions wait as long as actions do (Playwright's expect defaults to 5 s): a UI on a machine busy with the rest
+# of the suite may take longer to draw a page, which is not what these tests are about.
+expect.set_options(timeout=30_000)
 
 
 # One lake and one `dagster dev` for the UI and run-recovery modules (they run on one worker: SHARED in

@@ -9,10 +9,19 @@ import time
 from ingest.clients import ensure_topic
 from ingest.produce import produce
 from support.faults import dlq_offsets, ledger_check
-from support.sink import START_MS, committed, object_keys, run_sink, sink_config, start_sink
+from support.sink import START_MS, committed, object_keys, run_sink, sink_config, sink_log, start_sink
 
 EVENTS = 200_000
 KILLS = 5
+
+
+def working(proc, timeout: float = 60) -> None:
+    """Until the sink's tasks hold their partitions (its log says `assigned`)."""
+    deadline = time.monotonic() + timeout
+    while "assigned" not in sink_log(proc):
+        assert proc.poll() is None, sink_log(proc)[-3000:]
+        assert time.monotonic() < deadline, f"the sink was not assigned partitions within {timeout:.0f} s"
+        time.sleep(0.1)
 
 
 def test_sigkill_at_random_moments_neither_loses_nor_duplicates(tmp_path, connections, s3, lake, names):
@@ -36,11 +45,13 @@ def test_sigkill_at_random_moments_neither_loses_nor_duplicates(tmp_path, connec
     outputs = []
     try:
         while streaming.is_alive() or kills_while_streaming < KILLS:
-            proc = start_sink(config, "--instance-id", "crash")
+            proc = start_sink(config, "--instance-id", "crash", log=tmp_path / f"sink-{len(outputs)}.log")
+            working(proc)  # random moments of its work, not of its start-up (slow on a loaded machine)
             time.sleep(rng.uniform(1.5, 4.0))
             kills_while_streaming += streaming.is_alive()
             proc.kill()
-            outputs.append(proc.communicate()[0])
+            proc.wait()
+            outputs.append(sink_log(proc))
     finally:
         streaming.join()
     files_before_drain = len(object_keys(s3, bucket, "topics/"))
