@@ -24,8 +24,9 @@ STACK_DIRS = ("tests/integration/", "tests/e2e/")
 # Tests that share the package-scoped `dagster dev` of tests/e2e/conftest.py: one unit of work (node id prefixes).
 SHARED = {"tests/e2e/test_dagster_ui.py": "e2e-dagster",
           "tests/e2e/test_run_recovery.py::test_a_run_whose_worker_is_killed": "e2e-dagster"}
-# Modules of long tests that share no module fixture (each starts its own Dagster): a unit per test.
-ONE_BY_ONE = {"tests/e2e/test_demo.py", "tests/e2e/test_run_recovery.py"}
+# Modules of long tests that share nothing (each starts its own Dagster on its own home): a unit per test. Not
+# test_demo.py: every `./dev demo` uses the stack's one demo topic, sink group and Dagster home.
+ONE_BY_ONE = {"tests/e2e/test_run_recovery.py"}
 
 
 def work_unit(nodeid: str) -> str:
