@@ -100,8 +100,8 @@ def secret(name: str, value: str) -> str | None:
     """A secret as Dagster shows it: `dg.EnvVar(name)`, the variable's name in the UI and its API, never the value.
     A value that came from `.stack/env` rather than the environment is put into this process's environment first
     (when the definitions load, never at import), so that the variable resolves here and in every run worker (each
-    loads these definitions). A value that
-    differs from the environment's (given in code, as tests do) stays a plain value."""
+    loads these definitions). A value that differs from the environment's (given in code, as tests do) stays a
+    plain value."""
     if not value:
         return None
     if os.environ.setdefault(name, value) != value:
