@@ -8,6 +8,7 @@ A ("commit", ..., offset) of the offset already committed, before an upload, is 
 """
 
 import json
+import threading
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
@@ -216,3 +217,15 @@ def make_task(committed: int = OFFSET_INVALID, high: int = 1_000, opened: bool =
 
 def writer(task):
     return task.writers[(TOPIC, PARTITION)]
+
+
+def gate_uploads(task) -> threading.Event:
+    """Hold every PUT of a file until the returned event is set (a slow S3)."""
+    release, put = threading.Event(), task.storage.put
+
+    def held(key, body):
+        assert release.wait(10), "the test never released the upload"
+        put(key, body)
+
+    task.storage.put = held
+    return release

@@ -20,6 +20,7 @@ from support.sink_fakes import (
     WATERMARK_WRITE,
     bad,
     commit,
+    gate_uploads,
     good,
     index,
     key,
@@ -192,18 +193,6 @@ def test_partitions_closed_by_one_batch_share_one_ownership_check_and_one_commit
         manifest(40), f"_sluice/s3-sink/ledger/{TOPIC}/00003/{40:020d}.json"}
     last_put = max(i for i, e in enumerate(events) if e[0] in ("put", "put_json") and "/watermarks/" not in e[1])
     assert events.index(("commit", TOPIC, PARTITION, 43)) > last_put  # offsets only after every upload
-
-
-def gate_uploads(task) -> threading.Event:
-    """Hold every PUT of a file until the returned event is set (a slow S3)."""
-    release, put = threading.Event(), task.storage.put
-
-    def held(key, body):
-        assert release.wait(10), "the test never released the upload"
-        put(key, body)
-
-    task.storage.put = held
-    return release
 
 
 def test_the_next_batch_is_taken_while_a_commit_is_in_flight_and_applied_once_it_settles():

@@ -23,6 +23,7 @@ from support.sink_fakes import (
     bad,
     commit,
     failed,
+    gate_uploads,
     good,
     index,
     key,
@@ -61,18 +62,6 @@ def poll_until(worker, condition) -> None:
         assert time.monotonic() < deadline, "the commit in flight never settled"
         poll(worker, [])
         time.sleep(0.01)
-
-
-def gate_uploads(task) -> threading.Event:
-    """Hold every PUT of a file until the returned event is set (a slow S3)."""
-    release, put = threading.Event(), task.storage.put
-
-    def held(key, body):
-        assert release.wait(10), "the test never released the upload"
-        put(key, body)
-
-    task.storage.put = held
-    return release
 
 
 def test_an_assignment_opens_its_partitions_at_the_committed_offsets_and_names_its_topics():
