@@ -33,7 +33,7 @@ import dagster as dg  # noqa: E402
 from results import report  # noqa: E402
 from sample_lakes import PARTITIONS, build_lake, cleanup, print_goal, print_kept  # noqa: E402
 
-from ingest.clients import cassandra_cluster  # noqa: E402
+from ingest.cassandra_client import cassandra_cluster  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
 from orchestration.lib.windows import partition_key  # noqa: E402
 

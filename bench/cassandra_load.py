@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from results import report  # noqa: E402
 
-from ingest.clients import cassandra_cluster, consistency_level  # noqa: E402
+from ingest.cassandra_client import cassandra_cluster, consistency_level  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
 from orchestration.lib.cassandra_load import ensure_events_table, load_events_window, write_version  # noqa: E402
 from orchestration.lib.cassandra_mapping import TableMapping  # noqa: E402

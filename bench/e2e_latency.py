@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from results import report  # noqa: E402
 
-from ingest.clients import cassandra_cluster  # noqa: E402
+from ingest.cassandra_client import cassandra_cluster  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
 from ingest.produce import generate, produce  # noqa: E402
 from stack import dagster_dev  # noqa: E402

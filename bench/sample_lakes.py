@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import time
 
-from ingest.clients import cassandra_cluster, ensure_topic, kafka_admin, s3_client
+from ingest.cassandra_client import cassandra_cluster
+from ingest.clients import ensure_topic, kafka_admin, s3_client
 from ingest.connections import Connections
 from ingest.lake.names import LakeNames
 from ingest.sample_lake import write_sample_lake

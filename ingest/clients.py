@@ -1,21 +1,17 @@
-"""Clients for the configured services, built in one place: Kafka (config, admin, topics), S3, Cassandra."""
+"""Clients for the configured services, built in one place: Kafka (config, admin, topics) and S3; Cassandra's are in
+`ingest.cassandra_client`."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING
 
-from ingest.connections import CassandraSettings, Connections, S3Settings
-from ingest.errors import ConfigError
+from ingest.connections import Connections, S3Settings
 
 if TYPE_CHECKING:
-    from cassandra.cluster import Cluster
     from confluent_kafka.admin import AdminClient
 
 log = logging.getLogger("sluice.clients")
-
-# cassandra-driver's ConsistencyLevel names, as the DataStax sink's `consistencyLevel` keys take them
-CONSISTENCY_LEVELS = ("ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
 
 # A consumer's prefetch, as the sink sets it, bounded: 16 MiB of records queued ahead (64 MiB by default), 20,000
 # per partition (100,000), and a fetcher that resumes 10 ms after the queue drained (1 s by default, which stalled
@@ -88,37 +84,4 @@ def s3_client(s3: S3Settings | Connections, timeout: float = 60.0):
         aws_secret_access_key=s3.secret_access_key or None,
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"},
                       connect_timeout=timeout, read_timeout=timeout),
-    )
-
-
-def consistency_level(name: str) -> int:
-    """cassandra-driver's ConsistencyLevel for a name; a ConfigError names the allowed ones."""
-    from cassandra import ConsistencyLevel
-
-    if name.upper() not in CONSISTENCY_LEVELS:
-        raise ConfigError("consistency", name, ", ".join(CONSISTENCY_LEVELS))
-    return getattr(ConsistencyLevel, name.upper())
-
-
-def cassandra_cluster(cassandra: CassandraSettings | Connections, consistency: str | None = None,
-                      connect_timeout: float = 10.0, request_timeout: float = 30.0) -> Cluster:
-    """A driver Cluster (protocol v5, token-aware in the local DC); call `.connect()` and `.shutdown()`."""
-    from cassandra.auth import PlainTextAuthProvider
-    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
-
-    c = cassandra.cassandra if isinstance(cassandra, Connections) else cassandra
-    profile = {"consistency_level": consistency_level(consistency)} if consistency else {}
-    auth = PlainTextAuthProvider(username=c.username, password=c.password) if c.username else None
-    return Cluster(
-        contact_points=list(c.hosts),
-        port=c.port,
-        auth_provider=auth,
-        execution_profiles={EXEC_PROFILE_DEFAULT: ExecutionProfile(
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=c.local_dc)),
-            request_timeout=request_timeout, **profile,
-        )},
-        protocol_version=5,
-        connect_timeout=connect_timeout,
-        control_connection_timeout=connect_timeout,
     )

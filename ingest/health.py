@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ingest.clients import cassandra_cluster, kafka_admin, s3_client
+from ingest.cassandra_client import cassandra_cluster
+from ingest.clients import kafka_admin, s3_client
 from ingest.connections import Connections
 
 

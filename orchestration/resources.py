@@ -23,7 +23,7 @@ from dagster_aws.s3 import S3Resource
 from dagster_dbt import DbtCliResource
 from packaging import version
 
-from ingest.clients import cassandra_cluster
+from ingest.cassandra_client import cassandra_cluster
 from ingest.connections import CassandraSettings, Connections, S3Settings
 from ingest.lake import names
 from ingest.lake.connection import lake_connection as connect_lake

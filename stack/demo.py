@@ -22,7 +22,8 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from ingest.clients import cassandra_cluster, ensure_topic, s3_client
+from ingest.cassandra_client import cassandra_cluster
+from ingest.clients import ensure_topic, s3_client
 from ingest.connections import REPO_ROOT, Connections
 from ingest.lake import names
 from ingest.produce import generate, produce

@@ -15,7 +15,8 @@ import uuid
 
 import pytest
 
-from ingest.clients import cassandra_cluster, kafka_admin, s3_client
+from ingest.cassandra_client import cassandra_cluster
+from ingest.clients import kafka_admin, s3_client
 from ingest.connections import Connections
 from ingest.health import CHECKS
 from support.stack_lock import stack_lock

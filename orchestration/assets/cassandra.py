@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from ingest.clients import consistency_level
+from ingest.cassandra_client import consistency_level
 from ingest.lake.curated import mart_rows, stage_ids
 from orchestration.checks import ids_result, per_hour, stage_counts_reconcile
 from orchestration.lib.cassandra_load import (

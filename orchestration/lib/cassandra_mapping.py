@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.clients import CONSISTENCY_LEVELS
+from ingest.cassandra_client import CONSISTENCY_LEVELS
 from ingest.connections import REPO_ROOT
 from ingest.errors import ConfigError
 

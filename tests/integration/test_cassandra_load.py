@@ -10,7 +10,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from ingest.clients import consistency_level
+from ingest.cassandra_client import consistency_level
 from ingest.lake.curated import mart_rows
 from ingest.lake.keys import curated_key
 from ingest.sink.writer import parquet_bytes
