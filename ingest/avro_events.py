@@ -24,7 +24,7 @@ def register(connections: Connections, topic: str, schema_path: Path = DEFAULT_A
     from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
     document = json.loads(schema_path.read_text())
-    client = SchemaRegistryClient({"url": connections.schema_registry_url})
+    client = SchemaRegistryClient(connections.registry.client_config())
     return client.register_schema(f"{topic}-value", Schema(json.dumps(document), "AVRO")), document
 
 

@@ -20,15 +20,20 @@ FETCH_SETTINGS = {"fetch.max.bytes": 4 * 1024 * 1024, "queued.max.messages.kbyte
                   "queued.min.messages": 20_000, "fetch.queue.backoff.ms": 10}
 
 
+# The S3 operations that write an object, which take the server-side encryption parameters.
+SSE_OPERATIONS = ("PutObject", "CreateMultipartUpload", "CopyObject")
+
+
 def kafka_config(connections: Connections, **extra: object) -> dict[str, object]:
-    """librdkafka settings for the configured bootstrap servers, plus `extra`."""
-    return {"bootstrap.servers": connections.kafka_bootstrap, **extra}
+    """librdkafka settings of every Kafka client Sluice opens: the bootstrap servers and the SLUICE_KAFKA_* security
+    settings (SASL, TLS), plus `extra`."""
+    return {**connections.kafka_settings(), **extra}
 
 
-def kafka_admin(connections: Connections) -> AdminClient:
+def kafka_admin(connections: Connections, **extra: object) -> AdminClient:
     from confluent_kafka.admin import AdminClient
 
-    return AdminClient(kafka_config(connections))
+    return AdminClient(kafka_config(connections, **extra))
 
 
 def ensure_topic(connections: Connections, topic: str, partitions: int = 1, replication_factor: int = 1,
@@ -70,18 +75,31 @@ def topic_config(connections: Connections, topic: str, name: str) -> str | None:
 
 
 def s3_client(s3: S3Settings | Connections, timeout: float = 60.0):
-    """A boto3 S3 client; path-style addressing so S3Proxy, moto and MinIO endpoints work; empty keys: boto3's
-    credential chain; `timeout` for connecting and for each read."""
+    """A boto3 S3 client: path-style addressing unless turned off (S3Proxy, moto and MinIO want it; Confluent's
+    s3.path.style.access.enabled), empty keys: boto3's credential chain, a session token for temporary keys, a CA
+    bundle for an endpoint with a private CA; `timeout` for connecting and for each read. With server-side
+    encryption configured, every object the client writes (PutObject, multipart uploads, copies) asks for it."""
     import boto3
     from botocore.config import Config
 
     s3 = s3.s3 if isinstance(s3, Connections) else s3
-    return boto3.client(
+    client = boto3.client(
         "s3",
         endpoint_url=s3.endpoint or None,
         region_name=s3.region,
         aws_access_key_id=s3.access_key_id or None,
         aws_secret_access_key=s3.secret_access_key or None,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"},
+        aws_session_token=s3.session_token or None,
+        verify=s3.ca_bundle or None,
+        config=Config(s3={"addressing_style": "path" if s3.path_style else "virtual"},
+                      retries={"max_attempts": 3, "mode": "standard"},
                       connect_timeout=timeout, read_timeout=timeout),
     )
+    encryption = s3.put_args()
+    if encryption:
+        def encrypt(params, **_):
+            params.update(encryption)
+
+        for operation in SSE_OPERATIONS:
+            client.meta.events.register(f"before-parameter-build.s3.{operation}", encrypt)
+    return client

@@ -8,6 +8,7 @@ file or come from the environment (`ingest.connections`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import zoneinfo
@@ -15,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.config_reader import ConfigReader
-from ingest.connections import REPO_ROOT, Connections
+from ingest.connections import REPO_ROOT, Connections, S3Settings
+from ingest.connector_keys import check_remaining, client_overrides
 from ingest.converter import ValueConverter, parse_value_converter
 from ingest.errors import ConfigError
 
@@ -41,12 +43,17 @@ PARQUET_CODECS = {"none": "", "snappy": ".snappy", "gzip": ".gz", "brotli": ".br
 CONNECTOR_CLASSES = ("io.confluent.connect.s3.S3SinkConnector",)
 STORAGE_CLASSES = ("io.confluent.connect.s3.storage.S3Storage",)
 
-# Keys of the Confluent connector that Sluice accepts and that change nothing here (converters, S3 tuning); the
-# key and header converters' own keys (key.converter.schema.registry.url, ...) too: keys are kept as their bytes.
-ACCEPTED_NO_EFFECT = {
-    "key.converter", "key.converter.schemas.enable", "header.converter", "s3.part.size",
-    "s3.acl.canned", "s3.ssea.name", "s3.part.retries", "errors.log.enable", "errors.log.include.messages",
-    "errors.retry.timeout", "errors.retry.delay.max.ms", "partitioner.class.name", "consumer.group.id",
+# The keys this parser reads (for "did you mean" hints; ingest.connector_keys decides about the others).
+KNOWN_KEYS = {
+    "name", "connector.class", "storage.class", "topics", "topics.regex", "topics.dir", "s3.bucket.name",
+    "partitioner.class", "path.format", "partition.duration.ms", "partition.field.name", "timezone", "locale",
+    "timestamp.extractor", "timestamp.field", "flush.size", "rotate.interval.ms", "rotate.schedule.interval.ms",
+    "sluice.rotation", "format.class", "parquet.codec", "behavior.on.null.values", "errors.tolerance",
+    "errors.deadletterqueue.topic.name", "errors.deadletterqueue.topic.replication.factor",
+    "errors.deadletterqueue.context.headers.enable", "sluice.watermark.lateness.ms", "sluice.watermark.interval.ms",
+    "s3.retry.backoff.ms", "sluice.s3.retry.timeout.ms", "sluice.s3.timeout.ms", "bootstrap.servers", "store.url",
+    "s3.region", "aws.access.key.id", "aws.secret.access.key", "s3.path.style.access.enabled", "s3.ssea.name",
+    "s3.sse.kms.key.id", "value.converter", "schema.compatibility", "sluice.schema.file", "tasks.max",
 }
 
 BUCKET_RE = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -89,12 +96,21 @@ class SinkConfig:
     s3_retry_timeout_ms: int = 600_000  # how long a failing PUT is retried before the task stops
     s3_timeout_ms: int = 20_000  # per S3 connect and read: a frozen S3 shows as a timeout, then the PUT is retried
     consumer_overrides: dict[str, str] = field(default_factory=dict)
+    producer_overrides: dict[str, str] = field(default_factory=dict)  # the DLQ producer's (producer.override.*)
+    admin_overrides: dict[str, str] = field(default_factory=dict)  # the admin client's (admin.override.*)
     warnings: tuple[str, ...] = ()
     rotation: str = "sluice"  # sluice.rotation: "confluent" also closes files when the encoded partition changes
     value_converter: ValueConverter = field(default_factory=ValueConverter)
     reader_schema: dict | None = None  # the Avro reader schema the sink resolved from the registry at start
     reader_subject: str | None = None  # the subject it is the latest version of, when the sink started
     reader_version: int | None = None  # that version: a later version of the subject replaces it
+
+    def client_connections(self, client: str) -> Connections:
+        """The connections of the sink's `client` ("producer" or "admin"): its override.* keys over the
+        SLUICE_KAFKA_* settings every client takes."""
+        overrides = {"producer": self.producer_overrides, "admin": self.admin_overrides}[client]
+        merged = dict(self.connections.kafka_client) | overrides
+        return dataclasses.replace(self.connections, kafka_client=tuple(merged.items()))
 
     @property
     def group_id(self) -> str:
@@ -197,19 +213,16 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
     s3_timeout = r.integer("sluice.s3.timeout.ms", 20_000, 1, off=None)
 
     env = Connections.from_env() if connections is None else connections
-    connections = Connections(
-        kafka_bootstrap=r.get("bootstrap.servers", env.kafka_bootstrap),
-        s3_endpoint=r.get("store.url", env.s3_endpoint),
-        s3_region=r.get("s3.region", env.s3_region),
-        s3_access_key_id=r.get("aws.access.key.id", env.s3_access_key_id),
-        s3_secret_access_key=r.get("aws.secret.access.key", env.s3_secret_access_key),
-        cassandra_hosts=env.cassandra_hosts,
-        cassandra_port=env.cassandra_port,
-        cassandra_local_dc=env.cassandra_local_dc,
-        cassandra_username=env.cassandra_username,
-        cassandra_password=env.cassandra_password,
-    )
-    converter, converter_keys, converter_warnings = parse_value_converter(r.raw, env.schema_registry_url)
+    e3 = env.s3
+    s3 = S3Settings(
+        endpoint=r.get("store.url", e3.endpoint), region=r.get("s3.region", e3.region),
+        access_key_id=r.get("aws.access.key.id", e3.access_key_id),
+        secret_access_key=r.get("aws.secret.access.key", e3.secret_access_key), session_token=e3.session_token,
+        ca_bundle=e3.ca_bundle, path_style=r.boolean("s3.path.style.access.enabled", e3.path_style),
+        sse=r.get("s3.ssea.name", e3.sse) or "", sse_kms_key_id=r.get("s3.sse.kms.key.id", e3.sse_kms_key_id) or "")
+    connections = Connections.of(r.get("bootstrap.servers", env.kafka_bootstrap), s3, env.cassandra, env.registry,
+                                 env.kafka_client)
+    converter, converter_keys, converter_warnings = parse_value_converter(r.raw, env.registry, env.kafka_client)
     r.used |= converter_keys
     warnings += converter_warnings
     given = r.get("sluice.schema.file")
@@ -221,12 +234,10 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
     elif not schema_file.is_file():
         raise ConfigError("sluice.schema.file", str(schema_file),
                           "a JSON Schema (.json), Avro schema (.avsc) or Arrow schema file that exists")
-    overrides = {k.removeprefix("consumer.override."): v for k, v in r.raw.items() if k.startswith("consumer.")}
-    r.used |= {k for k in r.raw if k.startswith("consumer.")}
+    overrides = client_overrides(r.raw)
+    r.used |= {k for k in r.raw if k.startswith(("consumer.override.", "producer.override.", "admin.override."))}
     tasks_max = r.integer("tasks.max", 1, 1, "an integer >= 1 (consumers in the connector's group)", off=None)
-    r.used |= ACCEPTED_NO_EFFECT | {k for k in r.raw if k.startswith(("key.converter.", "header.converter."))}
-    for key in sorted(set(r.raw) - r.used):
-        warnings.append(f"unknown config key '{key}' is ignored")
+    warnings += check_remaining(r.raw, r.used, KNOWN_KEYS)
 
     return SinkConfig(
         name=name, topics=topic_list, topics_regex=regex, topics_dir=topics_dir, tasks_max=tasks_max,
@@ -237,7 +248,8 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
         behavior_on_null_values=null_behavior, errors_tolerance=tolerance, dlq_topic=dlq,
         dlq_replication_factor=dlq_rf, dlq_context_headers=dlq_headers, schema_file=schema_file,
         watermark_lateness_ms=lateness, watermark_interval_ms=watermark_interval, connections=connections,
-        consumer_overrides=overrides, s3_retry_backoff_ms=retry_backoff, s3_retry_timeout_ms=retry_timeout,
+        consumer_overrides=overrides["consumer"], producer_overrides=overrides["producer"],
+        admin_overrides=overrides["admin"], s3_retry_backoff_ms=retry_backoff, s3_retry_timeout_ms=retry_timeout,
         s3_timeout_ms=s3_timeout,
         warnings=tuple(warnings), rotation=rotation, value_converter=converter,
     )

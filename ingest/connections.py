@@ -248,8 +248,9 @@ class Connections:
 
     @classmethod
     def of(cls, kafka_bootstrap: str, s3: S3Settings, cassandra: CassandraSettings,
-           registry: RegistrySettings = RegistrySettings(), kafka_client: tuple[tuple[str, str], ...] = ()):
+           registry: RegistrySettings | None = None, kafka_client: tuple[tuple[str, str], ...] = ()):
         """Connections from the settings of each service."""
+        registry = registry or RegistrySettings()
         return cls(kafka_bootstrap=kafka_bootstrap, s3_endpoint=s3.endpoint, s3_region=s3.region,
                    s3_access_key_id=s3.access_key_id, s3_secret_access_key=s3.secret_access_key,
                    cassandra_hosts=cassandra.hosts, cassandra_port=cassandra.port,

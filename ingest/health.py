@@ -38,8 +38,7 @@ def check_registry(connections: Connections) -> str:
 
     from ingest.converter import REGISTRY_TIMEOUT_S
 
-    client = SchemaRegistryClient({"url": connections.schema_registry_url, "timeout": REGISTRY_TIMEOUT_S,
-                                   "max.retries": 0})
+    client = SchemaRegistryClient(connections.registry.client_config(timeout=REGISTRY_TIMEOUT_S, **{"max.retries": 0}))
     return f"{len(client.get_subjects())} subject(s)"
 
 

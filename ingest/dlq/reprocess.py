@@ -21,7 +21,7 @@ from confluent_kafka import Consumer, Producer
 from ingest.avro import WireFormatReader
 from ingest.clients import ensure_topic, kafka_admin, kafka_config, s3_client
 from ingest.config import DEFAULT_SCHEMA
-from ingest.connections import Connections
+from ingest.connections import Connections, RegistrySettings
 from ingest.converter import REGISTRY_TIMEOUT_S
 from ingest.dlq.audit import DEFAULT_PREFIX, AuditTrail, new_run_id
 from ingest.dlq.kafka_io import DlqReader, DlqRecord, Outbox, Progress
@@ -58,11 +58,12 @@ def _now_ms() -> int:
 class Decoders:
     """The sink's validation of each source topic: the schema (and value.converter) its sink `connector` recorded in
     the lake, read once per run, else `fallback` (also for every topic without a connector). Avro values are read
-    with the writer schemas of `registry_url`."""
+    with the writer schemas of `registry` (its URL, auth and TLS)."""
 
-    def __init__(self, client, bucket: str, connector: str | None, fallback: EventSchema, registry_url: str = ""):
+    def __init__(self, client, bucket: str, connector: str | None, fallback: EventSchema,
+                 registry: RegistrySettings | None = None):
         self.client, self.bucket, self.connector, self.fallback = client, bucket, connector, fallback
-        self.registry_url = registry_url
+        self.registry = registry or RegistrySettings()
         self.by_topic: dict[str, tuple[Decoder, object]] = {}
         self.by_schema: dict[EventSchema, Decoder] = {}
         self.converters: dict[str, object] = {}
@@ -82,13 +83,13 @@ class Decoders:
             return None
         if kind not in self.converters:
             if kind == "avro":
-                if not self.registry_url:
+                if not self.registry.url:
                     raise SluiceError("the DLQ holds Avro values (its sink's value.converter) and no schema registry "
                                       "is configured: set SLUICE_SCHEMA_REGISTRY_URL")
                 from confluent_kafka.schema_registry import SchemaRegistryClient
 
                 self.converters[kind] = WireFormatReader(None, SchemaRegistryClient(
-                    {"url": self.registry_url, "timeout": REGISTRY_TIMEOUT_S}), registry_timeout_s=120)
+                    self.registry.client_config(timeout=REGISTRY_TIMEOUT_S)), registry_timeout_s=120)
             else:
                 self.converters[kind] = EnvelopeReader()
         return self.converters[kind]
@@ -129,7 +130,7 @@ def reprocess_dlq(connections: Connections, dlq_topic: str, *, group_id: str, re
     ensure_topic(connections, parking_topic, 1, 3)
     partitions = {name: len(meta.partitions) for name, meta in topics.items()}
     decoders = Decoders(s3_client(connections), audit_bucket, connector, load_schema(schema_file),
-                        connections.schema_registry_url)
+                        connections.registry)
     consumer = Consumer(kafka_config(connections, **{
         "group.id": group_id, "enable.auto.commit": False, "auto.offset.reset": "earliest",
         "enable.partition.eof": False,

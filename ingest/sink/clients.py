@@ -38,8 +38,8 @@ def build_clients(config: SinkConfig, task_id: int, instance_id: str | None = No
     tid = transactional_id(config, task_id, instance_id)
     dlq = None
     if config.errors_tolerance == "all" and config.dlq_topic:
-        dlq = DeadLetterQueue(config.connections, config.dlq_topic, config.dlq_context_headers, config.name,
-                              task_id, tid)
+        dlq = DeadLetterQueue(config.client_connections("producer"), config.dlq_topic, config.dlq_context_headers,
+                              config.name, task_id, tid, admin_connections=config.client_connections("admin"))
     consumer = Consumer(kafka_config(config.connections, **consumer_settings(config, task_id, instance_id)))
     return SinkClients(consumer, storage, dlq, tid)
 

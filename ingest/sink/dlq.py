@@ -61,10 +61,12 @@ def fit(key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
 
 class DeadLetterQueue:
     def __init__(self, connections: Connections, topic: str, context_headers: bool, connector: str, task_id: int,
-                 transactional_id: str):
+                 transactional_id: str, admin_connections: Connections | None = None):
+        """`connections`: the producer's (producer.override.*), `admin_connections`: the topic lookup's
+        (admin.override.*; default: the producer's)."""
         self.topic, self.context_headers = topic, context_headers
         self.connector, self.task_id = connector, task_id
-        self.limit = max_letter_bytes(connections, topic)
+        self.limit = max_letter_bytes(admin_connections or connections, topic)
         self._settings = kafka_config(connections, **{
             "transactional.id": transactional_id, "acks": "all", "linger.ms": 5,
             "message.max.bytes": max(self.limit + RECORD_OVERHEAD, 1_000_000),

@@ -45,7 +45,7 @@ def run_sink(config: SinkConfig, instance_id: str | None = None, create_bucket: 
     storage = Storage(config.connections, config.bucket, config.s3_retry_backoff_ms, config.s3_retry_timeout_ms)
     storage.ensure_bucket(create_bucket)
     if config.errors_tolerance == "all" and config.dlq_topic:
-        ensure_topic(config.connections, config.dlq_topic, 1, config.dlq_replication_factor,
+        ensure_topic(config.client_connections("admin"), config.dlq_topic, 1, config.dlq_replication_factor,
                      {"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)})
 
     stop = threading.Event()

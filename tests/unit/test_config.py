@@ -37,9 +37,9 @@ def test_seed_config_warns_about_utc_default_and_wallclock_extractor():
     assert "Wallclock" in warnings and "exactly-once" in warnings
 
 
-def test_unknown_key_is_reported_by_name():
-    cfg = parse_sink_config(seed(**{"s3.bucket.nmae": "typo"}), CONN)
-    assert "unknown config key 's3.bucket.nmae' is ignored" in cfg.warnings
+def test_an_unknown_key_is_refused_by_name_with_the_nearest_known_one():
+    with pytest.raises(ConfigError, match=r"'s3.bucket.nmae'.*did you mean 's3.bucket.name'"):
+        parse_sink_config(seed(**{"s3.bucket.nmae": "typo"}), CONN)
 
 
 @pytest.mark.parametrize(

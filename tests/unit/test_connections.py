@@ -1,6 +1,7 @@
 import pytest
 
 from ingest.connections import DEFAULTS, Connections, read_env_file
+from ingest.errors import ConfigError
 
 
 def test_process_env_wins_over_env_file_which_wins_over_defaults(tmp_path):
@@ -36,7 +37,7 @@ def test_secrets_never_show_in_repr_or_describe(tmp_path):
 
 
 def test_a_port_that_is_not_a_number_is_named(tmp_path):
-    with pytest.raises(ValueError, match="SLUICE_CASSANDRA_PORT.*'90x42'"):
+    with pytest.raises(ConfigError, match="SLUICE_CASSANDRA_PORT.*'90x42'"):
         Connections.from_env({"SLUICE_CASSANDRA_PORT": "90x42"}, env_file=tmp_path / "none")
 
 
