@@ -12,7 +12,7 @@ from dagster_aws.s3 import S3Resource
 from ingest.dlq.audit import audit_glob
 from ingest.dlq.repairs import REPAIRS
 from ingest.dlq.reprocess import reprocess_dlq
-from orchestration.resources import KafkaResource, LakeResource, service_connections
+from orchestration.resources import KafkaResource, LakeResource, SchemaRegistryResource, service_connections
 
 hourly_flow = dg.define_asset_job(
     "hourly_flow", selection=dg.AssetSelection.assets("raw_events").downstream(),
@@ -44,14 +44,14 @@ class DlqConfig(dg.Config):
                    "recorded for its topic), applies the selected repairs, "
                    f"replays fixed records to their topic and parks the rest. Repairs: {', '.join(REPAIRS)}.")
 def reprocess(context: dg.OpExecutionContext, config: DlqConfig, kafka: KafkaResource, lake: LakeResource,
-              s3: S3Resource):
+              s3: S3Resource, schema_registry: SchemaRegistryResource):
     def progress(done: int, total: int) -> None:
         context.log.info("DLQ: %d of ~%d records", done, total)
 
     dlq_topic = config.dlq_topic or lake.dlq_topic
     if not dlq_topic:
         raise dg.Failure("no DLQ topic: set the op's dlq_topic or the lake resource's dlq_topic (SLUICE_DLQ_TOPIC)")
-    result = reprocess_dlq(service_connections(kafka, s3), dlq_topic, group_id=config.group_id,
+    result = reprocess_dlq(service_connections(kafka, s3, schema_registry), dlq_topic, group_id=config.group_id,
                            repairs=list(config.repairs), parking_topic=config.parking_topic or f"{dlq_topic}-parked",
                            audit_bucket=lake.bucket, max_records=config.max_records, progress=progress,
                            max_hops=config.max_hops, connector=lake.connector,

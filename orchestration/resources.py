@@ -24,7 +24,18 @@ from dagster_dbt import DbtCliResource
 from packaging import version
 
 from ingest.cassandra_client import cassandra_cluster
-from ingest.connections import CassandraSettings, Connections, S3Settings
+from ingest.clients import s3_client
+from ingest.connections import (
+    KAFKA_CLIENT_KEYS,
+    KAFKA_SECRETS,
+    REGISTRY_CLIENT_KEYS,
+    REGISTRY_SECRETS,
+    CassandraSettings,
+    Connections,
+    RegistrySettings,
+    S3Settings,
+    env_name,
+)
 from ingest.lake import names
 from ingest.lake.connection import lake_connection as connect_lake
 from orchestration.dbt_project import dbt_project
@@ -44,7 +55,9 @@ class LakeResource(dg.ConfigurableResource):
 
 
 class CassandraResource(dg.ConfigurableResource):
-    """A cassandra-driver session: contact points, port, local DC, consistency level, optional login."""
+    """A cassandra-driver session: contact points, port, local DC, consistency level, optional login, TLS (a CA,
+    an optional client certificate, the hostname check), an Astra secure connect bundle, the protocol version
+    (empty: negotiated)."""
 
     contact_points: list[str]
     port: int = 9042
@@ -53,12 +66,22 @@ class CassandraResource(dg.ConfigurableResource):
     username: str | None = None
     password: str | None = None
     keyspace: str | None = None  # overrides the keyspace of config/cassandra-sink.json's table mapping
+    ssl_ca_file: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_check_hostname: bool = True
+    secure_connect_bundle: str | None = None
+    protocol_version: int | None = None
+
+    def settings(self) -> CassandraSettings:
+        return CassandraSettings(tuple(self.contact_points), self.port, self.local_dc, self.username or "",
+                                 self.password or "", self.ssl_ca_file or "", self.ssl_certfile or "",
+                                 self.ssl_keyfile or "", self.ssl_check_hostname, self.secure_connect_bundle or "",
+                                 self.protocol_version)
 
     @contextmanager
     def session(self, keyspace: str | None = None):
-        settings = CassandraSettings(tuple(self.contact_points), self.port, self.local_dc, self.username or "",
-                                     self.password or "")
-        cluster = cassandra_cluster(settings, consistency=self.consistency)
+        cluster = cassandra_cluster(self.settings(), consistency=self.consistency)
         try:
             yield cluster.connect(keyspace)
         finally:
@@ -66,15 +89,80 @@ class CassandraResource(dg.ConfigurableResource):
 
 
 class KafkaResource(dg.ConfigurableResource):
-    """Kafka's bootstrap servers, for the offset check, the DLQ job and the DLQ sensor."""
+    """Kafka's bootstrap servers and the librdkafka settings every client takes (SASL, TLS), for the offset check,
+    the DLQ job and the DLQ sensor. Each field is the librdkafka key with '_' for '.' (sasl_password:
+    sasl.password); secrets are read from the environment (`dg.EnvVar`), never shown."""
 
     bootstrap_servers: str
+    security_protocol: str | None = None
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    sasl_oauthbearer_method: str | None = None
+    sasl_oauthbearer_client_id: str | None = None
+    sasl_oauthbearer_client_secret: str | None = None
+    sasl_oauthbearer_token_endpoint_url: str | None = None
+    sasl_oauthbearer_scope: str | None = None
+    sasl_oauthbearer_extensions: str | None = None
+    sasl_oauthbearer_config: str | None = None
+    ssl_ca_location: str | None = None
+    ssl_certificate_location: str | None = None
+    ssl_key_location: str | None = None
+    ssl_key_password: str | None = None
+    ssl_keystore_location: str | None = None
+    ssl_keystore_password: str | None = None
+    ssl_endpoint_identification_algorithm: str | None = None
+    enable_ssl_certificate_verification: str | None = None
+    client_id: str | None = None
+
+    def client_settings(self) -> tuple[tuple[str, str], ...]:
+        return tuple((key, value) for key in KAFKA_CLIENT_KEYS if (value := getattr(self, key.replace(".", "_"))))
+
+
+class SchemaRegistryResource(dg.ConfigurableResource):
+    """A Confluent-API schema registry (Avro dead letters are read with its writer schemas): the URL and
+    confluent-kafka's client settings, each field the client's key with '_' for '.'; secrets from the environment."""
+
+    url: str | None = None
+    basic_auth_user_info: str | None = None
+    bearer_auth_credentials_source: str | None = None
+    bearer_auth_token: str | None = None
+    bearer_auth_logical_cluster: str | None = None
+    bearer_auth_identity_pool_id: str | None = None
+    bearer_auth_client_id: str | None = None
+    bearer_auth_client_secret: str | None = None
+    bearer_auth_scope: str | None = None
+    bearer_auth_issuer_endpoint_url: str | None = None
+    ssl_ca_location: str | None = None
+    ssl_certificate_location: str | None = None
+    ssl_key_location: str | None = None
+    ssl_key_password: str | None = None
+
+    def settings(self) -> RegistrySettings:
+        return RegistrySettings(self.url or "", tuple(
+            (key, value) for key in REGISTRY_CLIENT_KEYS if (value := getattr(self, key.replace(".", "_")))))
+
+
+class SluiceS3Resource(S3Resource):
+    """dagster-aws's S3 resource with what Sluice's S3 settings add: a CA bundle for an endpoint with a private CA,
+    path-style or virtual-hosted addressing, and server-side encryption on every write; its client is Sluice's
+    (`ingest.clients.s3_client`), so the assets write as the sink does."""
+
+    ca_bundle: str | None = None
+    path_style: bool = True
+    sse: str | None = None  # AES256 or aws:kms (s3.ssea.name)
+    sse_kms_key_id: str | None = None
+
+    def get_client(self):
+        return s3_client(s3_settings(self))
 
 
 def s3_settings(s3: S3Resource) -> S3Settings:
     """Sluice's S3 settings of dagster-aws's resource (empty endpoint or keys: AWS and boto3's chain)."""
     return S3Settings(s3.endpoint_url or "", s3.region_name or "us-east-1", s3.aws_access_key_id or "",
-                      s3.aws_secret_access_key or "")
+                      s3.aws_secret_access_key or "", s3.aws_session_token or "",
+                      getattr(s3, "ca_bundle", None) or "", getattr(s3, "path_style", True),
+                      getattr(s3, "sse", None) or "", getattr(s3, "sse_kms_key_id", None) or "")
 
 
 @contextmanager
@@ -87,13 +175,13 @@ def lake_connection(s3: S3Resource) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def service_connections(kafka: KafkaResource, s3: S3Resource | None = None) -> Connections:
-    """The plain-Python code's `Connections` for Kafka (and S3), from the resources; Cassandra is not used."""
-    s3_values = s3_settings(s3) if s3 is not None else S3Settings()
-    return Connections(kafka_bootstrap=kafka.bootstrap_servers, s3_endpoint=s3_values.endpoint,
-                       s3_region=s3_values.region, s3_access_key_id=s3_values.access_key_id,
-                       s3_secret_access_key=s3_values.secret_access_key, cassandra_hosts=(), cassandra_port=9042,
-                       cassandra_local_dc="")
+def service_connections(kafka: KafkaResource, s3: S3Resource | None = None,
+                        registry: SchemaRegistryResource | None = None) -> Connections:
+    """The plain-Python code's `Connections` for Kafka (and S3, and the registry), from the resources; Cassandra is
+    not used."""
+    return Connections.of(kafka.bootstrap_servers, s3_settings(s3) if s3 is not None else S3Settings(),
+                          CassandraSettings(hosts=()), registry.settings() if registry else None,
+                          kafka.client_settings())
 
 
 def secret(name: str, value: str) -> str | None:
@@ -109,11 +197,30 @@ def secret(name: str, value: str) -> str | None:
     return dg.EnvVar(name)
 
 
-def s3_resource(connections: Connections) -> S3Resource:
-    """dagster-aws's S3 resource on Sluice's S3 settings (empty endpoint or keys: boto3's defaults)."""
-    return S3Resource(endpoint_url=connections.s3_endpoint or None, region_name=connections.s3_region,
-                      aws_access_key_id=secret("SLUICE_S3_ACCESS_KEY_ID", connections.s3_access_key_id),
-                      aws_secret_access_key=secret("SLUICE_S3_SECRET_ACCESS_KEY", connections.s3_secret_access_key))
+def s3_resource(connections: Connections) -> SluiceS3Resource:
+    """The S3 resource on Sluice's S3 settings (empty endpoint or keys: boto3's defaults)."""
+    s3 = connections.s3
+    return SluiceS3Resource(endpoint_url=s3.endpoint or None, region_name=s3.region,
+                            aws_access_key_id=secret("SLUICE_S3_ACCESS_KEY_ID", s3.access_key_id),
+                            aws_secret_access_key=secret("SLUICE_S3_SECRET_ACCESS_KEY", s3.secret_access_key),
+                            aws_session_token=secret("SLUICE_S3_SESSION_TOKEN", s3.session_token),
+                            ca_bundle=s3.ca_bundle or None, path_style=s3.path_style, sse=s3.sse or None,
+                            sse_kms_key_id=s3.sse_kms_key_id or None)
+
+
+def kafka_resource(connections: Connections) -> KafkaResource:
+    """Kafka's resource on the SLUICE_KAFKA_* settings; secrets as `dg.EnvVar` of their variables."""
+    fields = {key.replace(".", "_"): (secret(env_name("SLUICE_KAFKA_", key), value) if key in KAFKA_SECRETS
+                                      else value) for key, value in connections.kafka_client}
+    return KafkaResource(bootstrap_servers=connections.kafka_bootstrap, **fields)
+
+
+def registry_resource(connections: Connections) -> SchemaRegistryResource:
+    """The registry's resource on the SLUICE_SCHEMA_REGISTRY_* settings; secrets as `dg.EnvVar`."""
+    registry = connections.registry
+    fields = {key.replace(".", "_"): (secret(env_name("SLUICE_SCHEMA_REGISTRY_", key), value)
+                                      if key in REGISTRY_SECRETS else value) for key, value in registry.client}
+    return SchemaRegistryResource(url=registry.url or None, **fields)
 
 
 class SluiceDbtResource(DbtCliResource):
@@ -139,17 +246,21 @@ def default_resources(connections: Connections | None = None, lake: names.LakeNa
     connections = connections or Connections.from_env()
     lake = lake or names.LakeNames.from_env()
     keyspace = keyspace if keyspace is not None else os.environ.get("SLUICE_CASSANDRA_KEYSPACE", "")
+    cassandra = connections.cassandra
     return {
         "s3": s3_resource(connections),
         "lake": LakeResource(bucket=lake.bucket, topic=lake.topic, connector=lake.connector,
                              dlq_topic=lake.dlq_topic),
         "cassandra": CassandraResource(
-            contact_points=list(connections.cassandra_hosts), port=connections.cassandra_port,
-            local_dc=connections.cassandra_local_dc,
-            username=connections.cassandra_username or None,
-            password=secret("SLUICE_CASSANDRA_PASSWORD", connections.cassandra_password),
-            keyspace=keyspace or None,
+            contact_points=list(cassandra.hosts), port=cassandra.port, local_dc=cassandra.local_dc,
+            username=cassandra.username or None, password=secret("SLUICE_CASSANDRA_PASSWORD", cassandra.password),
+            keyspace=keyspace or None, ssl_ca_file=cassandra.ssl_ca_file or None,
+            ssl_certfile=cassandra.ssl_certfile or None, ssl_keyfile=cassandra.ssl_keyfile or None,
+            ssl_check_hostname=cassandra.ssl_check_hostname,
+            secure_connect_bundle=cassandra.secure_connect_bundle or None,
+            protocol_version=cassandra.protocol_version,
         ),
         "dbt": dbt_resource(),
-        "kafka": KafkaResource(bootstrap_servers=connections.kafka_bootstrap),
+        "kafka": kafka_resource(connections),
+        "schema_registry": registry_resource(connections),
     }
