@@ -9,6 +9,9 @@ tombstone over the window at `version - 1`, then the mart's rows `USING TTL <map
 <version>`. So the latest run always wins, whatever order runs finish in: a row a run removed comes back when a
 later run re-adds it, and a stale run that finishes late changes nothing (its rows and its tombstone are older
 than the newer run's tombstone).
+
+No DDL when the keyspace and tables exist (the driver's schema metadata says so), so a role with only SELECT and
+MODIFY on the keyspace can load; `sluice cassandra init` creates them beforehand with the same statements.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from ingest.errors import SluiceError
 from orchestration.lib.cassandra_mapping import TableMapping
 
 CONCURRENCY = 64
 RETRIES = 4
 BATCH_ROWS = 20  # ~3 KiB of events_by_time rows, under Cassandra's 5 KiB batch warning
+COUNTS_TABLE = "hourly_event_counts"
 
 
 @dataclass
@@ -32,28 +37,74 @@ class LoadResult:
     seconds: float
 
 
-def ensure_keyspace(session, keyspace: str, replication_factor: int = 1) -> None:
-    session.execute(f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
-                    f"{{'class': 'SimpleStrategy', 'replication_factor': {int(replication_factor)}}}")
+class MissingSchema(SluiceError):
+    """A keyspace or table the load needs does not exist, and the loading role may not create it."""
+
+    def __init__(self, name: str, reason: str):
+        self.name, self.reason = name, reason
+        super().__init__(f"{name} does not exist and this role may not create it ({reason}): `sluice cassandra init`, "
+                         f"run as a role that may create keyspaces and tables, creates it")
 
 
-def ensure_events_table(session, m: TableMapping, replication_factor: int = 1) -> None:
-    """The seed's table (config/events_by_time.cql), created if missing, with the mapping's TTL as default."""
-    ensure_keyspace(session, m.keyspace, replication_factor)
-    session.execute(f"""
+def keyspace_cql(keyspace: str, replication_factor: int = 1) -> str:
+    return (f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
+            f"{{'class': 'SimpleStrategy', 'replication_factor': {int(replication_factor)}}}")
+
+
+def events_table_cql(m: TableMapping) -> str:
+    """The seed's table (config/events_by_time.cql), with the mapping's TTL as its default."""
+    return f"""
         CREATE TABLE IF NOT EXISTS {m.keyspace}.{m.table} (
             event_date date, event_time timestamp, event_id uuid, event_type text, payload text,
             PRIMARY KEY ((event_date), event_time, event_id)
-        ) WITH CLUSTERING ORDER BY (event_time DESC) AND default_time_to_live = {int(m.ttl_seconds)}""")
+        ) WITH CLUSTERING ORDER BY (event_time DESC) AND default_time_to_live = {int(m.ttl_seconds)}"""
 
 
-def ensure_counts_table(session, keyspace: str, table: str = "hourly_event_counts") -> None:
-    ensure_keyspace(session, keyspace)  # the two serving assets run side by side: either may come first
-    session.execute(f"""
+def counts_table_cql(keyspace: str, table: str = COUNTS_TABLE) -> str:
+    return f"""
         CREATE TABLE IF NOT EXISTS {keyspace}.{table} (
             event_date date, event_hour int, event_type text, category text, events bigint, users bigint,
             revenue decimal, PRIMARY KEY ((event_date), event_hour, event_type)
-        )""")
+        )"""
+
+
+def ensure_schema(session, keyspace: str, tables: dict[str, str], replication_factor: int = 1) -> dict[str, bool]:
+    """Create the keyspace and those of `tables` (name: CREATE TABLE) that the driver's schema metadata does not
+    list, and nothing else: Cassandra checks the CREATE permission before IF NOT EXISTS, so a role with only SELECT
+    and MODIFY can load into existing tables only if no DDL is sent. A refused CREATE raises MissingSchema. Returns
+    each name ("keyspace ks", "table ks.t") and whether it was created (IF NOT EXISTS: another load may have been
+    first)."""
+    from cassandra import Unauthorized
+
+    found = session.cluster.metadata.keyspaces.get(keyspace)
+    wanted = [(f"keyspace {keyspace}", keyspace_cql(keyspace, replication_factor), found is not None)]
+    wanted += [(f"table {keyspace}.{table}", cql, found is not None and table in found.tables)
+               for table, cql in tables.items()]
+    created = {}
+    for name, cql, exists in wanted:
+        if not exists:
+            try:
+                session.execute(cql)
+            except Unauthorized as exc:
+                raise MissingSchema(name, str(exc)) from exc
+        created[name] = not exists
+    return created
+
+
+def ensure_events_table(session, m: TableMapping, replication_factor: int = 1) -> dict[str, bool]:
+    """The mapping's events table (and keyspace), created if missing."""
+    return ensure_schema(session, m.keyspace, {m.table: events_table_cql(m)}, replication_factor)
+
+
+def ensure_counts_table(session, keyspace: str, table: str = COUNTS_TABLE) -> dict[str, bool]:
+    # the two serving assets run side by side: either may come first, so either creates the keyspace
+    return ensure_schema(session, keyspace, {table: counts_table_cql(keyspace, table)})
+
+
+def ensure_serving_tables(session, m: TableMapping, replication_factor: int = 1) -> dict[str, bool]:
+    """Both tables the serving assets load, in the mapping's keyspace: what `sluice cassandra init` creates."""
+    return ensure_schema(session, m.keyspace, {m.table: events_table_cql(m),
+                                               COUNTS_TABLE: counts_table_cql(m.keyspace)}, replication_factor)
 
 
 def execute_all(session, statement, params: list[tuple]) -> None:
@@ -135,7 +186,7 @@ def load_events_window(session, m: TableMapping, rows: list[tuple], start: dt.da
 
 
 def load_counts_window(session, keyspace: str, rows: list[tuple], hours: list[tuple[dt.date, int]],
-                       consistency: int, version: int, table: str = "hourly_event_counts") -> LoadResult:
+                       consistency: int, version: int, table: str = COUNTS_TABLE) -> LoadResult:
     """rows: (event_date, event_hour, event_type, category, events, users, revenue); hours: the window's hours;
     `version` as in load_events_window."""
     began = time.monotonic()
