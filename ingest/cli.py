@@ -85,6 +85,31 @@ def _sample_lake(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cassandra_init(args: argparse.Namespace) -> int:
+    """The serving keyspace and tables (SLUICE_CASSANDRA_KEYSPACE, else the connector's mapping), created by the
+    statements the loads would run, so that the loads' role needs only SELECT and MODIFY."""
+    from ingest.cassandra_client import cassandra_cluster
+    from ingest.errors import SluiceError
+    from orchestration.lib.cassandra_load import ensure_serving_tables
+    from orchestration.lib.cassandra_mapping import SEED, connection_settings, serving_mapping
+
+    path = args.config or SEED
+    try:
+        settings = connection_settings(Connections.from_env().cassandra, path)
+        mapping = serving_mapping(LakeNames.from_env().topic, os.environ.get("SLUICE_CASSANDRA_KEYSPACE") or None,
+                                  path)
+        cluster = cassandra_cluster(settings)
+        try:
+            for name, created in ensure_serving_tables(cluster.connect(), mapping).items():
+                print(f"{'created' if created else 'found':<8} {name}")
+        finally:
+            cluster.shutdown()
+    except SluiceError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sluice", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     lake.add_argument("--ledger", metavar="NAME",
                       help="also write the commit ledger and watermarks of the sink named NAME (all committed)")
     lake.set_defaults(func=_sample_lake)
+
+    cassandra = sub.add_parser("cassandra", help="Cassandra's serving schema").add_subparsers(dest="action",
+                                                                                              required=True)
+    init = cassandra.add_parser("init", help="create the serving keyspace and tables that do not exist yet (as a "
+                                "role that may create them), printing each one created or found")
+    init.add_argument("--config", metavar="PATH", help="the DataStax sink's connector JSON (default: "
+                      "config/cassandra-sink.json): its table mapping, auth.*, ssl.* and cloud.* keys")
+    init.set_defaults(func=_cassandra_init)
     return parser
 
 
