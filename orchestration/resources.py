@@ -39,6 +39,7 @@ from ingest.connections import (
 from ingest.lake import names
 from ingest.lake.connection import lake_connection as connect_lake
 from orchestration.dbt_project import dbt_project
+from orchestration.lib.cassandra_mapping import connection_settings
 
 DBT = str(Path(sys.executable).parent / "dbt")  # the venv's dbt, whether or not the venv is on PATH
 
@@ -81,7 +82,10 @@ class CassandraResource(dg.ConfigurableResource):
 
     @contextmanager
     def session(self, keyspace: str | None = None):
-        cluster = cassandra_cluster(self.settings(), consistency=self.consistency)
+        """A session as the DataStax connector's config (config/cassandra-sink.json) logs in: its auth.*, ssl.* and
+        cloud.* keys over these fields, read when the session opens, so a password in the file (or its
+        `${env:NAME}`) never becomes Dagster config."""
+        cluster = cassandra_cluster(connection_settings(self.settings()), consistency=self.consistency)
         try:
             yield cluster.connect(keyspace)
         finally:
