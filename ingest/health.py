@@ -8,8 +8,17 @@ from ingest.connections import Connections
 
 
 def check_kafka(connections: Connections, timeout: float = 5.0) -> str:
-    """List topics through the admin API; returns a one-line summary, raises when Kafka does not answer."""
-    metadata = kafka_admin(connections).list_topics(timeout=timeout)
+    """List topics through the admin API; returns a one-line summary, raises when Kafka does not answer, naming
+    the client's own error when it has one (a failed SASL login says so instead of a metadata timeout)."""
+    from confluent_kafka import KafkaException
+
+    errors: list = []
+    try:
+        metadata = kafka_admin(connections, error_cb=errors.append).list_topics(timeout=timeout)
+    except KafkaException as exc:
+        if errors:
+            raise KafkaException(errors[-1]) from exc
+        raise
     return (
         f"cluster {metadata.cluster_id}, {len(metadata.brokers)} broker(s), {len(metadata.topics)} topic(s)"
     )

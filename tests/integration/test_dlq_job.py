@@ -13,7 +13,13 @@ from orchestration.assets.cassandra import cassandra_events_by_time
 from orchestration.assets.dbt import dbt_models
 from orchestration.assets.raw import raw_events
 from orchestration.jobs import dlq_reprocess
-from orchestration.resources import KafkaResource, LakeResource, default_resources, s3_resource
+from orchestration.resources import (
+    KafkaResource,
+    LakeResource,
+    SchemaRegistryResource,
+    default_resources,
+    s3_resource,
+)
 from orchestration.sensors import dlq_growth_sensor_for
 from support.sink import produce_events, run_sink, sink_config
 
@@ -47,7 +53,7 @@ def test_the_job_replays_or_parks_every_dead_letter_and_repaired_events_reach_ca
             "repairs": ["default_event_type", "coerce_numeric_timestamp"],
         }}}},
         resources={"kafka": kafka, "lake": LakeResource(bucket=bucket, connector=names["name"]),
-                   "s3": s3_resource(connections)},
+                   "s3": s3_resource(connections), "schema_registry": SchemaRegistryResource()},
     )
 
     assert result.success

@@ -31,13 +31,14 @@ def sink_config(tmp_path: Path, name: str, **changes: str) -> Path:
     return path
 
 
-def start_sink(config: Path, *args: str, log: Path | None = None) -> subprocess.Popen:
-    """`sluice sink` in the background; its output in .stdout, or with `log` in that file (read it with
-    sink_log): a pipe nobody reads while the sink runs fills up (librdkafka logs every failed connect while a
-    broker is away) and then blocks the sink."""
+def start_sink(config: Path, *args: str, log: Path | None = None,
+               env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`sluice sink` in the background (with `env`: that environment); its output in .stdout, or with `log` in that
+    file (read it with sink_log): a pipe nobody reads while the sink runs fills up (librdkafka logs every failed
+    connect while a broker is away) and then blocks the sink."""
     out = open(log, "w") if log is not None else subprocess.PIPE  # noqa: SIM115 - the child holds it
     proc = subprocess.Popen([SLUICE, "sink", "--config", str(config), "--create-bucket", "--stats-every", "2",
-                             *args], stdout=out, stderr=subprocess.STDOUT, text=True)
+                             *args], stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
     if log is not None:
         out.close()
         proc.log_path = log
@@ -49,11 +50,12 @@ def sink_log(proc: subprocess.Popen) -> str:
     return proc.log_path.read_text()
 
 
-def run_sink(config: Path, *args: str, idle: float | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_sink(config: Path, *args: str, idle: float | None = None, timeout: float = 60,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run the sink until it has committed every record its topics held (`--exit-at-end`), or with `idle` until it
     has seen no records for that many seconds; its output is in .stdout."""
     stop = ("--exit-at-end",) if idle is None else ("--exit-when-idle", str(idle))
-    proc = start_sink(config, *stop, *args)
+    proc = start_sink(config, *stop, *args, env=env)
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
