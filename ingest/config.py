@@ -212,7 +212,11 @@ def parse_sink_config(document: dict, connections: Connections | None = None) ->
     retry_timeout = r.integer("sluice.s3.retry.timeout.ms", 600_000, 0)
     s3_timeout = r.integer("sluice.s3.timeout.ms", 20_000, 1, off=None)
 
-    env = Connections.from_env() if connections is None else connections
+    if connections is None:  # the sink uses no Cassandra; Kafka and S3 may come from the connector's own keys
+        given = {"SLUICE_CASSANDRA_HOSTS"} | {var for key, var in (("bootstrap.servers", "SLUICE_KAFKA_BOOTSTRAP"),
+                                                                   ("store.url", "SLUICE_S3_ENDPOINT")) if key in raw}
+        connections = Connections.from_env(given=frozenset(given))
+    env = connections
     e3 = env.s3
     s3 = S3Settings(
         endpoint=r.get("store.url", e3.endpoint), region=r.get("s3.region", e3.region),

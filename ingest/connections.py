@@ -203,14 +203,17 @@ class Connections:
     cassandra_extra: CassandraSettings = field(default_factory=CassandraSettings, repr=False)  # TLS, bundle, version
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, env_file: Path | None = None) -> Connections:
+    def from_env(cls, environ: dict[str, str] | None = None, env_file: Path | None = None,
+                 given: frozenset[str] = frozenset()) -> Connections:
+        """The settings of the environment; `given`: the required variables the caller has from elsewhere (a
+        connector's `bootstrap.servers`, or a service it does not use), not required outside the local stack."""
         environ = dict(os.environ if environ is None else environ)
         local = environ.get("SLUICE_ENV", "").strip().lower() in LOCAL_ENVS
         file_values = read_env_file(env_file or stack_dir() / "env") if local else {}
         if not local:
             bundle = bool(environ.get("SLUICE_CASSANDRA_SECURE_CONNECT_BUNDLE"))  # Astra: no contact points
-            missing = [name for name in REQUIRED_OUTSIDE_LOCAL
-                       if name not in environ and not (name == "SLUICE_CASSANDRA_HOSTS" and bundle)]
+            missing = [name for name in REQUIRED_OUTSIDE_LOCAL if name not in environ and name not in given
+                       and not (name == "SLUICE_CASSANDRA_HOSTS" and bundle)]
             if missing:
                 raise ConfigError(missing[0], None, f"a value: SLUICE_ENV={environ['SLUICE_ENV']} has no local "
                                   f"defaults (missing: {', '.join(missing)})")

@@ -166,3 +166,15 @@ def test_the_dagster_resources_carry_every_setting_with_secrets_as_environment_v
                                       registry.process_config_and_initialize())
     assert kafka_config(connections)["sasl.password"] == "kafka-secret"
     assert connections.registry.client_config()["basic.auth.user.info"] == "key:registry-secret"
+
+
+def test_outside_the_local_stack_a_sink_needs_only_what_its_connector_config_lacks(monkeypatch):
+    for name in ("SLUICE_KAFKA_BOOTSTRAP", "SLUICE_S3_ENDPOINT", "SLUICE_CASSANDRA_HOSTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLUICE_ENV", "prod")
+    config = {"connector.class": "io.confluent.connect.s3.S3SinkConnector", "topics": "events",
+              "s3.bucket.name": "lake", "flush.size": "100", "bootstrap.servers": "b:9092"}
+    with pytest.raises(ConfigError, match="SLUICE_S3_ENDPOINT"):
+        parse_sink_config({"config": config})
+    parsed = parse_sink_config({"config": config | {"store.url": "https://s3.example"}})
+    assert (parsed.connections.kafka_bootstrap, parsed.connections.s3_endpoint) == ("b:9092", "https://s3.example")
