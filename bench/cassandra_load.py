@@ -4,7 +4,7 @@
 
 Needs the stack (`./dev up`). Makes ROWS events_by_time rows for one day in memory, loads them with a bare
 `execute_concurrent_with_args` loop over the prepared INSERT (the baseline) into one table, and with
-`orchestration.lib.cassandra_load.load_events_window` (the asset's loader: window replacement, TTL and write timestamps)
+`ingest.serving.load.load_events_window` (the asset's loader: window replacement, TTL and write timestamps)
 into another, then prints rows/s and the ratio (goal: >= 2) and appends them to bench/RESULTS.md
 (`bench/results.py`). Not part of the test suite.
 """
@@ -25,8 +25,8 @@ from results import report  # noqa: E402
 
 from ingest.cassandra_client import cassandra_cluster, consistency_level  # noqa: E402
 from ingest.connections import Connections  # noqa: E402
-from orchestration.lib.cassandra_load import ensure_events_table, load_events_window, write_version  # noqa: E402
-from orchestration.lib.cassandra_mapping import TableMapping  # noqa: E402
+from ingest.serving.load import ensure_events_table, load_events_window, write_version  # noqa: E402
+from ingest.serving.mapping import TableMapping  # noqa: E402
 
 GOAL = 2.0  # the loader at least twice a bare execute_concurrent_with_args
 

@@ -90,8 +90,8 @@ def _cassandra_init(args: argparse.Namespace) -> int:
     statements the loads would run, so that the loads' role needs only SELECT and MODIFY."""
     from ingest.cassandra_client import cassandra_cluster
     from ingest.errors import SluiceError
-    from orchestration.lib.cassandra_load import ensure_serving_tables
-    from orchestration.lib.cassandra_mapping import SEED, connection_settings, serving_mapping
+    from ingest.serving.load import ensure_serving_tables
+    from ingest.serving.mapping import SEED, connection_settings, serving_mapping
 
     path = args.config or SEED
     try:

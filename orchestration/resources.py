@@ -38,8 +38,8 @@ from ingest.connections import (
 )
 from ingest.lake import names
 from ingest.lake.connection import lake_connection as connect_lake
+from ingest.serving.mapping import connection_settings
 from orchestration.dbt_project import dbt_project
-from orchestration.lib.cassandra_mapping import connection_settings
 
 DBT = str(Path(sys.executable).parent / "dbt")  # the venv's dbt, whether or not the venv is on PATH
 

@@ -7,8 +7,7 @@ from dagster_aws.s3 import S3Resource
 
 from ingest.cassandra_client import consistency_level
 from ingest.lake.curated import mart_rows, stage_ids
-from orchestration.checks import ids_result, per_hour, stage_counts_reconcile
-from orchestration.lib.cassandra_load import (
+from ingest.serving.load import (
     ensure_counts_table,
     ensure_events_table,
     load_counts_window,
@@ -16,7 +15,8 @@ from orchestration.lib.cassandra_load import (
     window_ids,
     write_version,
 )
-from orchestration.lib.cassandra_mapping import serving_mapping
+from ingest.serving.mapping import serving_mapping
+from orchestration.checks import ids_result, per_hour, stage_counts_reconcile
 from orchestration.lib.windows import partition_key
 from orchestration.metadata import table_metadata
 from orchestration.partitions import hourly_asset_args, window_hours

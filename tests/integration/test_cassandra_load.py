@@ -13,8 +13,7 @@ import pytest
 from ingest.cassandra_client import consistency_level
 from ingest.lake.curated import mart_rows
 from ingest.lake.keys import curated_key
-from ingest.sink.writer import parquet_bytes
-from orchestration.lib.cassandra_load import (
+from ingest.serving.load import (
     LoadResult,
     ensure_counts_table,
     ensure_events_table,
@@ -22,7 +21,8 @@ from orchestration.lib.cassandra_load import (
     load_events_window,
     window_ids,
 )
-from orchestration.lib.cassandra_mapping import TableMapping
+from ingest.serving.mapping import TableMapping
+from ingest.sink.writer import parquet_bytes
 
 TTL = 7 * 86_400
 QUORUM = consistency_level("LOCAL_QUORUM")

@@ -14,7 +14,7 @@ import pytest
 
 from ingest.cassandra_client import cassandra_cluster, consistency_level
 from ingest.connections import REPO_ROOT, read_env_file, stack_dir
-from orchestration.lib.cassandra_load import (
+from ingest.serving.load import (
     MissingSchema,
     ensure_counts_table,
     ensure_events_table,
@@ -24,7 +24,7 @@ from orchestration.lib.cassandra_load import (
     window_ids,
     write_version,
 )
-from orchestration.lib.cassandra_mapping import SEED, TableMapping, connection_settings
+from ingest.serving.mapping import SEED, TableMapping, connection_settings
 
 HOUR = dt.datetime(2024, 1, 15, 10, tzinfo=dt.UTC)
 QUORUM = consistency_level("LOCAL_QUORUM")

@@ -8,7 +8,7 @@ import pytest
 
 from ingest import cassandra_client
 from ingest.cli import main
-from orchestration.lib.cassandra_mapping import SEED
+from ingest.serving.mapping import SEED
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from ingest.errors import ConfigError
-from orchestration.lib.cassandra_mapping import SEED, TableMapping, identifier, load_mappings, serving_mapping
+from ingest.serving.mapping import SEED, TableMapping, identifier, load_mappings, serving_mapping
 
 
 def connector(tmp_path, **config):

@@ -5,13 +5,13 @@ from types import SimpleNamespace
 import pytest
 from cassandra import Unauthorized
 
-from orchestration.lib.cassandra_load import (
+from ingest.serving.load import (
     MissingSchema,
     ensure_counts_table,
     ensure_events_table,
     ensure_serving_tables,
 )
-from orchestration.lib.cassandra_mapping import TableMapping
+from ingest.serving.mapping import TableMapping
 
 MAPPING = TableMapping("events", "analytics", "events_by_time", "LOCAL_QUORUM", 3600)
 

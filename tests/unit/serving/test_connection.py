@@ -9,7 +9,7 @@ import pytest
 
 from ingest.connections import CassandraSettings
 from ingest.errors import ConfigError
-from orchestration.lib.cassandra_mapping import connection_settings
+from ingest.serving.mapping import connection_settings
 
 BASE = CassandraSettings(hosts=("10.0.0.7",), port=9142, local_dc="dc1", username="env_user", password="env_pw")
 PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -48,7 +48,7 @@ def refused(tmp_path, base=BASE, **config) -> ConfigError:
 
 
 def test_the_seed_changes_nothing_and_contact_points_port_and_dc_stay_the_environments(tmp_path):
-    from orchestration.lib.cassandra_mapping import SEED
+    from ingest.serving.mapping import SEED
 
     assert connection_settings(BASE, SEED) == BASE
     assert connection_settings(BASE, connector(tmp_path)) == BASE

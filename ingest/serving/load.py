@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 
 from ingest.errors import SluiceError
-from orchestration.lib.cassandra_mapping import TableMapping
+from ingest.serving.mapping import TableMapping
 
 CONCURRENCY = 64
 RETRIES = 4
