@@ -1,4 +1,5 @@
-"""Apache Cassandra 5.0, one node on JDK 17, started straight from its jars."""
+"""Apache Cassandra 5.0, one node on JDK 17, started straight from its jars; logins and TLS (optional) on its
+native port."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from ingest.health import check_cassandra
 from stack.jars import ensure_jars, jar_dir
 from stack.service import Service, heap_flags, java, render
 from stack.settings import STACK_SRC
+from stack.tls import tls_files
 
 AUTH = {
     "none": ("AllowAllAuthenticator", "AllowAllAuthorizer"),
@@ -17,7 +19,7 @@ AUTH = {
 
 
 def auth_mode() -> str:
-    mode = os.environ.get("SLUICE_CASSANDRA_AUTH", "none")
+    mode = os.environ.get("SLUICE_CASSANDRA_AUTH", "password")
     if mode not in AUTH:
         raise SystemExit(f"SLUICE_CASSANDRA_AUTH={mode!r}; allowed: {', '.join(AUTH)}")
     return mode
@@ -26,6 +28,7 @@ def auth_mode() -> str:
 class Cassandra(Service):
     name = "cassandra"
     endpoint_var = "SLUICE_CASSANDRA_HOSTS"
+    uses_tls = True
 
     def ports(self) -> dict[str, int]:
         return {
@@ -38,10 +41,17 @@ class Cassandra(Service):
             "SLUICE_CASSANDRA_HOSTS": self.settings.host,
             "SLUICE_CASSANDRA_PORT": str(self.settings.cassandra_port),
         }
-        if auth_mode() == "password":
-            # The superuser a fresh PasswordAuthenticator node creates; change it on anything but a dev node.
-            env |= {"SLUICE_CASSANDRA_USERNAME": "cassandra", "SLUICE_CASSANDRA_PASSWORD": "cassandra"}
+        login = self.login()
+        if login:
+            env |= {"SLUICE_CASSANDRA_USERNAME": login[0], "SLUICE_CASSANDRA_PASSWORD": login[1]}
         return env
+
+    def login(self) -> tuple[str, str] | None:
+        """The superuser a fresh PasswordAuthenticator node creates (change it on anything but a dev node)."""
+        return ("cassandra", "cassandra") if auth_mode() == "password" else None
+
+    def secured(self) -> str:
+        return f"{self.settings.host}:{self.settings.cassandra_port} (TLS)"
 
     @property
     def endpoint(self) -> str:
@@ -55,6 +65,7 @@ class Cassandra(Service):
         for sub in ("data", "commitlog", "saved_caches", "hints", "cdc_raw", "triggers"):
             (data / sub).mkdir(parents=True, exist_ok=True)
         authenticator, authorizer = AUTH[auth_mode()]
+        tls = tls_files(self.settings)
         render(
             "cassandra.yaml",
             self.settings.path("conf", "cassandra.yaml"),
@@ -64,6 +75,8 @@ class Cassandra(Service):
             data=data,
             authenticator=authenticator,
             authorizer=authorizer,
+            keystore=tls.server_keystore,
+            truststore=tls.ca,
         )
 
     def argv(self) -> list[str]:
@@ -96,3 +109,23 @@ class Cassandra(Service):
 
     def probe(self, connections: Connections) -> str:
         return check_cassandra(connections)
+
+    def probe_secured(self) -> str:
+        """Log in over TLS, the server's certificate checked against the stack's CA and its name (127.0.0.1)."""
+        import ssl
+
+        from cassandra.auth import PlainTextAuthProvider
+        from cassandra.cluster import Cluster
+
+        context = ssl.create_default_context(cafile=str(tls_files(self.settings).ca))
+        login = self.login()
+        cluster = Cluster(
+            [self.settings.host], port=self.settings.cassandra_port, ssl_context=context, protocol_version=5,
+            auth_provider=PlainTextAuthProvider(*login) if login else None, connect_timeout=5,
+            control_connection_timeout=5,
+        )
+        try:
+            row = cluster.connect().execute("SELECT release_version FROM system.local", timeout=5).one()
+        finally:
+            cluster.shutdown()
+        return f"TLS verified, login {login[0] if login else '(none)'}: Cassandra {row.release_version}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -88,6 +89,11 @@ class Registry(Service):
     def _base(self) -> str:
         return f"http://{self.settings.host}:{self.settings.registry_port}"
 
+    def is_external(self) -> bool:
+        # A shell that sourced .stack/secure.env points at this registry through its TLS proxy (registry-tls).
+        secure = f"https://{self.settings.host}:{self.settings.registry_secure_port}/apis/ccompat/v7"
+        return super().is_external() and os.environ.get(self.endpoint_var) != secure
+
     def prepare(self) -> None:
         ensure_runner(self.settings)
         self.settings.path("data", "registry").mkdir(parents=True, exist_ok=True)
@@ -113,7 +119,7 @@ class Registry(Service):
     def probe(self, connections: Connections) -> str:
         """Subjects and global compatibility through the Confluent API. The local registry gets BACKWARD where it
         reports NONE, which in Apicurio means no global rule (a PUT of NONE deletes it); other levels are kept."""
-        url = self.endpoint
+        url = self.endpoint if self.is_external() else self.env()[self.endpoint_var]
         level = _call(f"{url}/config")["compatibilityLevel"]
         if level == "NONE" and not self.is_external():
             level = _call(f"{url}/config", "PUT", {"compatibility": COMPATIBILITY})["compatibility"]

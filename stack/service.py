@@ -14,6 +14,7 @@ from pathlib import Path
 from ingest.connections import Connections
 from stack.procs import Proc
 from stack.settings import STACK_SRC, StackSettings
+from stack.tls import write_private
 
 
 def _java_major(binary: str) -> int | None:
@@ -56,9 +57,13 @@ def heap_flags(heap: str) -> list[str]:
     return [f"-Xms{max(mib // 4, 64)}m", f"-Xmx{mib}m"]
 
 
-def render(template: str, target: Path, **values: object) -> Path:
-    """Fill a template of stack/conf (`${name}` placeholders) into the stack folder."""
+def render(template: str, target: Path, private: bool = False, **values: object) -> Path:
+    """Fill a template of stack/conf (`${name}` placeholders) into the stack folder; `private`: it holds a key or a
+    password, so only its owner may read it."""
     text = string.Template((STACK_SRC / "conf" / template).read_text()).substitute(values)
+    if private:
+        write_private(target, text.encode())
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text)
     return target
@@ -84,6 +89,8 @@ def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
 
 class Service:
     name: str
+    # Serves the stack's TLS certificate: a process started before `up` made new certificates needs a restart.
+    uses_tls = False
     # The variable that, set in the environment to something else than the local endpoint,
     # means an external service is used and the stack leaves this one alone.
     endpoint_var: str
@@ -108,6 +115,18 @@ class Service:
 
     def probe(self, connections: Connections) -> str:
         """One real request; returns a summary, raises when the service does not answer."""
+        raise NotImplementedError
+
+    def after_ready(self) -> str | None:
+        """What `up` does once the local service answers, each time (users, grants); a summary or None."""
+        return None
+
+    def secured(self) -> str | None:
+        """The secured endpoint this service serves beside its plain one (`.stack/secure.env`), or None."""
+        return None
+
+    def probe_secured(self) -> str:
+        """One real request through the secured endpoint, as a client of `.stack/secure.env` makes it."""
         raise NotImplementedError
 
     @property

@@ -36,6 +36,10 @@ class StackSettings:
     s3_heap: str
     registry_heap: str
     start_timeout: float
+    # The secured side's ports (SASL_SSL listener, registry proxy), last and with defaults: older callers that build
+    # settings field by field need not name them.
+    kafka_secure_port: int = 9094
+    registry_secure_port: int = 8444
 
     @classmethod
     def from_env(cls) -> StackSettings:
@@ -53,6 +57,8 @@ class StackSettings:
             s3_heap=os.environ.get("SLUICE_S3_HEAP", "256m"),
             registry_heap=os.environ.get("SLUICE_REGISTRY_HEAP", "256m"),
             start_timeout=float(os.environ.get("SLUICE_STACK_TIMEOUT", "300")),
+            kafka_secure_port=_port("SLUICE_KAFKA_SECURE_PORT", 9094),
+            registry_secure_port=_port("SLUICE_SCHEMA_REGISTRY_SECURE_PORT", 8444),
         )
 
     def path(self, *parts: str) -> Path:
