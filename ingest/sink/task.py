@@ -6,8 +6,9 @@ the task still owns the partitions, upload the files, upload each partition's ma
 commit the offsets — in one Kafka transaction with the dead letters when there is a DLQ — then write the
 watermarks. A round's files upload in a thread of its own while the task consumes and decodes the next batch (the
 rest of the commit, every Kafka call in it, stays in the task's thread); rounds commit one at a time, in order.
-A crash anywhere in between replays from the last commit and rewrites the same keys; an aborted transaction's dead
-letters are never seen by `read_committed` readers. A commit that fails raises CommitFailed: the worker has the
+A crash anywhere in between replays from the last commit and writes the same keys again (what the crash left there
+is replaced once the task proved it owns the partition: fencing.py); an aborted transaction's dead letters are never
+seen by `read_committed` readers. A commit that fails raises CommitFailed: the worker has the
 task `discard` what it holds and rewinds to the committed offsets. Revoked partitions hand over cleanly (upload
 and commit); lost ones drop their open files, and the new owner reads them again from the committed offset.
 """
@@ -57,7 +58,8 @@ class SinkTask:
         self.watermarks = Watermarks(self.storage, config.name, config.watermark_lateness_ms,
                                      config.watermark_interval_ms, clock_ms)
         self.committer = RoundCommitter(config, converter.schema, self.consumer, self.storage, self.dlq,
-                                        self.watermarks, self.stats, task_id, clients.transactional_id, clock_ms)
+                                        self.watermarks, self.stats, task_id, clients.transactional_id, clock_ms,
+                                        self.owns)
 
     # -- partitions ------------------------------------------------------------------------------------
     def open(self, partitions: list[TopicPartition]) -> None:
@@ -72,10 +74,11 @@ class SinkTask:
 
     def close(self, partitions: list[TopicPartition], hand_over: bool = True) -> None:
         """Revoked: a clean hand-over uploads and commits what is open, so the next owner starts where this one
-        ended. A failing task hands nothing over (`hand_over=False`): nothing it holds may be committed."""
+        ended. A failing task hands nothing over (`hand_over=False`): nothing it holds may be committed. The
+        writers go once their rounds are committed (a round whose writer is gone is a lost partition's)."""
         pending: Pending = {}
         for tp in partitions:
-            writer = self.writers.pop((tp.topic, tp.partition), None)
+            writer = self.writers.get((tp.topic, tp.partition))
             closed = writer.close_now("revoke") if writer is not None and hand_over else None
             if closed is not None:
                 pending[(tp.topic, tp.partition)] = (writer, closed)
@@ -85,12 +88,14 @@ class SinkTask:
         except CommitFailed as exc:  # the next owner reads the rounds again from the committed offsets
             log.warning("task %d: hand-over of %s not committed: %s", self.task_id, shown(pending), exc)
         for tp in partitions:
+            self.writers.pop((tp.topic, tp.partition), None)
             self.dead_letters.pop((tp.topic, tp.partition), None)
         if hand_over:
             self.watermarks.flush(force=True)
 
     def lose(self, partitions: list[TopicPartition]) -> None:
-        """Lost (not handed over): the group moved on, commits would fail; the new owner reads them again."""
+        """Lost (not handed over): the group moved on, commits would fail; the new owner reads them again. A round
+        of theirs in flight is never finished: its writer is gone (`owns`)."""
         for tp in partitions:
             writer = self.writers.pop((tp.topic, tp.partition), None)
             self.watermarks.forget((tp.topic, tp.partition))
@@ -103,6 +108,10 @@ class SinkTask:
         """After a failed commit: drop every writer and dead letter; the worker rewinds, then `open`s again."""
         self.writers.clear()
         self.dead_letters.clear()
+
+    def owns(self, writer: PartitionWriter) -> bool:
+        """Whether `writer` is still the task's for its partition (not lost, revoked or dropped since)."""
+        return self.writers.get((writer.topic, writer.partition)) is writer
 
     def held(self) -> list[str]:
         """The partitions the task holds now (an incremental rebalance, as KIP-848's, adds and takes a few)."""

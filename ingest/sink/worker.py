@@ -69,9 +69,11 @@ class SinkWorker:
                  self.task.held())
 
     def _on_lost(self, _consumer, partitions: list[TopicPartition]) -> None:
+        """Not a hand-over: the group gave the partitions to another member. They go before the commit in flight is
+        settled, so a round of theirs in it is dropped, never finished over the new owner's."""
         self._unassign(partitions)
-        self._settle_or_drop()
         self.task.lose(partitions)
+        self._settle_or_drop()
 
     def _unassign(self, partitions: list[TopicPartition]) -> None:
         # An eager rebalance takes every partition before it assigns again: not caught up in between.

@@ -37,10 +37,11 @@ def config_for(tmp_path, names, **extra):
 class Producing(threading.Thread):
     """`sluice produce` in the background; join() re-raises its error: the checks need every delivery."""
 
-    def __init__(self, connections, topic: str, count: int, rate: float, seed: int, partitions: int):
+    def __init__(self, connections, topic: str, count: int, rate: float, seed: int, partitions: int,
+                 bad_ratio: float):
         super().__init__(name=f"produce-{topic}")
         self.args_ = (connections, topic, count, 3, START_MS)
-        self.kwargs_ = {"bad_ratio": 0.01, "seed": seed, "rate": rate, "partitions": partitions,
+        self.kwargs_ = {"bad_ratio": bad_ratio, "seed": seed, "rate": rate, "partitions": partitions,
                         "progress": False}
         self.deliveries: list = []
         self.error: BaseException | None = None
@@ -57,9 +58,10 @@ class Producing(threading.Thread):
             raise AssertionError(f"producing failed: {self.error}") from self.error
 
 
-def stream(connections, topic: str, count: int, rate: float, seed: int, partitions: int = PARTITIONS):
+def stream(connections, topic: str, count: int, rate: float, seed: int, partitions: int = PARTITIONS,
+           bad_ratio: float = 0.01):
     """Produce in the background; returns (thread, deliveries)."""
-    thread = Producing(connections, topic, count, rate, seed, partitions)
+    thread = Producing(connections, topic, count, rate, seed, partitions, bad_ratio)
     thread.start()
     return thread, thread.deliveries
 
@@ -211,6 +213,46 @@ def test_a_frozen_member_never_uploads_for_partitions_it_lost(tmp_path, connecti
     time.sleep(3)
     with paused(first):
         time.sleep(20)  # past the session timeout: the other member takes every partition
+    producer.join()
+    wait_caught_up(connections, names, deliveries, [first, second], partitions=4)
+    for proc in (first, second):
+        proc.terminate()
+    for proc in (first, second):
+        proc.wait(timeout=120)
+    outputs = [sink_log(proc) for proc in (first, second)]
+
+    assert [p.returncode for p in (first, second)] == [0, 0], [o[-3000:] for o in outputs]
+    assert all("task failed" not in out for out in outputs)
+    assert_every_offset_once(connections, s3, lake, names, deliveries, partitions=4)
+
+
+def held_after_a_rebalance(proc, timeout: float = 30) -> None:
+    """Until the sink's log shows it holding partitions (its task took part in a rebalance that gave it some)."""
+    deadline = time.monotonic() + timeout
+    while "; holds ['" not in sink_log(proc):
+        assert time.monotonic() < deadline, sink_log(proc)[-3000:]
+        time.sleep(0.1)
+
+
+def test_a_member_frozen_with_only_its_first_round_open_writes_nothing_of_it(tmp_path, connections, s3, lake, names):
+    """The frozen member has committed nothing when it stops: no offset of its own to prove ownership with. Thawed
+    with its first round due, it must still find out it lost the partitions before any of that round's PUTs (before
+    the fix, 3 runs in 4 lost rows here: the zombie's files and manifest over its successor's)."""
+    ensure_topic(connections, names["topic"], 4)
+    # Rounds close on 4 s wall-clock boundaries only (flush.size out of reach, no record-time rotation); the
+    # members' own short session (6 s).
+    interval_s = 4
+    config = config_for(tmp_path, names, **{
+        "flush.size": "1000000", "rotate.interval.ms": None, "rotate.schedule.interval.ms": str(interval_s * 1000)})
+    first, second = (start_sink(config, log=tmp_path / f"sink-{i}.log") for i in (1, 2))
+    held_after_a_rebalance(second)  # the group's second generation: both hold two partitions
+    time.sleep(interval_s - time.time() % interval_s + 0.2)  # just past a boundary: the next is 4 s away
+    # no bad records: a round of dead letters alone would be committed at once, not on the boundary
+    producer, deliveries = stream(connections, names["topic"], 6_000, rate=600, seed=36, partitions=4, bad_ratio=0)
+    time.sleep(1.2)
+    assert max(committed(connections, f"connect-{names['name']}", names["topic"], 4)) < 0  # nothing committed yet
+    with paused(first):
+        time.sleep(SESSION_MS / 1000 + 3)  # the other member takes every partition and commits rounds from 0
     producer.join()
     wait_caught_up(connections, names, deliveries, [first, second], partitions=4)
     for proc in (first, second):

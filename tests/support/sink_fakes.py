@@ -3,8 +3,11 @@ the worker's tests (no network).
 
 Every side effect lands in one ordered event log, so each test pins what happened and in which order:
 ("put", key), ("commit", topic, partition, offset), ("dlq.letter", offset, stage),
-("dlq.commit", dead letter offsets, offset), ("seek", partition, offset), ("get_json", key), ("put_json", key).
-A ("commit", ..., offset) of the offset already committed, before an upload, is the ownership check.
+("dlq.commit", dead letter offsets, offset), ("seek", partition, offset), ("get_json", key), ("put_json", key);
+S3's conditional PUTs add ("exists", key) for an only-if-new PUT refused, ("head", key), ("put_over", key) for
+an object replaced and ("changed", key) for a replacement refused (an only-if-new PUT that writes logs "put" or
+"put_json", as a plain one does). A ("commit", ..., offset) of where a round starts, before an upload and again
+before the manifests, is the ownership check.
 """
 
 import json
@@ -154,20 +157,64 @@ class FakeConsumer:
 
 
 class FakeStorage:
+    """A bucket in memory with S3's conditional PUTs (If-None-Match: *, If-Match); an ETag is a write's number."""
+
     def __init__(self, events: list):
-        self.events, self.objects, self.documents = events, {}, {}
+        self.events, self.objects, self.documents, self.etags, self.writes = events, {}, {}, {}, 0
+
+    def seed(self, key, value):
+        """An object (bytes) or a document (dict) already in the bucket before the test (no event)."""
+        self._write(key, value, self.objects if isinstance(value, bytes) else self.documents)
+
+    def _write(self, key, value, where):
+        where[key] = value
+        self.writes += 1
+        self.etags[key] = f'"{self.writes}"'
+
+    def _stored(self, kind, key, value, where):
+        self.events.append((kind, key))
+        self._write(key, value, where)
+        return True
+
+    def _refused(self, kind, key):
+        self.events.append((kind, key))
+        return False
 
     def put(self, key, body):
-        self.events.append(("put", key))
-        self.objects[key] = body
+        self._stored("put", key, body, self.objects)
+
+    def put_new(self, key, body):
+        return self._refused("exists", key) if key in self.etags else self._stored("put", key, body, self.objects)
+
+    def put_over(self, key, body, etag):
+        if self.etags.get(key) != etag:
+            return self._refused("changed", key)
+        return self._stored("put_over", key, body, self.objects)
+
+    def etag(self, key):
+        self.events.append(("head", key))
+        return self.etags.get(key)
 
     def put_json(self, key, document):
-        self.events.append(("put_json", key))
-        self.documents[key] = document
+        self._stored("put_json", key, document, self.documents)
+
+    def put_json_new(self, key, document):
+        if key in self.etags:
+            return self._refused("exists", key)
+        return self._stored("put_json", key, document, self.documents)
+
+    def put_json_over(self, key, document, etag):
+        if self.etags.get(key) != etag:
+            return self._refused("changed", key)
+        return self._stored("put_over", key, document, self.documents)
 
     def get_json(self, key):
         self.events.append(("get_json", key))
-        return None
+        return self.documents.get(key)
+
+    def get_json_tagged(self, key):
+        self.events.append(("get_json", key))
+        return (self.documents[key], self.etags[key]) if key in self.documents else None
 
 
 class FakeDLQ:
@@ -221,11 +268,11 @@ def writer(task):
 
 def gate_uploads(task) -> threading.Event:
     """Hold every PUT of a file until the returned event is set (a slow S3)."""
-    release, put = threading.Event(), task.storage.put
+    release, put_new = threading.Event(), task.storage.put_new
 
     def held(key, body):
         assert release.wait(10), "the test never released the upload"
-        put(key, body)
+        return put_new(key, body)
 
-    task.storage.put = held
+    task.storage.put_new = held
     return release

@@ -16,10 +16,10 @@ class Failing:
     """A put_object that fails with the given errors first, then succeeds."""
 
     def __init__(self, *errors):
-        self.errors, self.calls = list(errors), 0
+        self.errors, self.calls, self.asked = list(errors), 0, {}
 
     def put_object(self, **kwargs):
-        self.calls += 1
+        self.calls, self.asked = self.calls + 1, kwargs
         if self.errors:
             raise self.errors.pop(0)
 
@@ -79,3 +79,12 @@ def test_a_bucket_created_meanwhile_by_another_sink_is_fine_any_other_refusal_is
     store, _ = storage(Racing("BucketAlreadyExists"))  # someone else's bucket of that name
     with pytest.raises(ClientError, match="BucketAlreadyExists"):
         store.ensure_bucket(create=True)
+
+
+def test_a_conditional_put_that_does_not_hold_is_false_not_an_error_and_is_retried_while_s3_is_away():
+    client = Failing(client_error("503"), client_error("PreconditionFailed"))
+    store, waits = storage(client)
+    assert store.put_new("k", b"v") is False and (client.calls, waits, client.asked["IfNoneMatch"]) == (2, [0.1], "*")
+    client = Failing(client_error("NoSuchKey"))  # If-Match on a key deleted since
+    store, _ = storage(client)
+    assert store.put_over("k", b"v", '"etag"') is False and client.asked["IfMatch"] == '"etag"'

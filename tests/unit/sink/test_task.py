@@ -72,7 +72,7 @@ def test_flush_size_spans_batches_and_the_rest_stays_open():
     task, events = make_task()
     handle(task, [good(0), good(1)])
     handle(task, [good(2), good(3)])
-    assert events[:4] == [("put", key(0)), index(0), ("put_json", manifest(0)), commit(3)]
+    assert events[:6] == [commit(0), ("put", key(0)), commit(0), index(0), ("put_json", manifest(0)), commit(3)]
     assert writer(task).state.count == 1
 
 
@@ -81,8 +81,8 @@ def test_bad_record_goes_to_the_dlq_which_is_flushed_before_the_commit_that_pass
     handle(task, [good(0), bad(1)])
     assert events == [("dlq.letter", 1, "VALUE_CONVERTER")]  # files still open: nothing to commit yet
     handle(task, [good(2), good(3)])
-    assert events == [("dlq.letter", 1, "VALUE_CONVERTER"), ("put", key(0)), index(0), ("put_json", manifest(0)),
-                      ("dlq.commit", [1], 4), *WATERMARK_WRITE]
+    assert events == [("dlq.letter", 1, "VALUE_CONVERTER"), commit(0), ("put", key(0)), commit(0), index(0),
+                      ("put_json", manifest(0)), ("dlq.commit", [1], 4), *WATERMARK_WRITE]
     ledger = task.storage.documents[manifest(0)]
     assert (ledger["start_offset"], ledger["commit_offset"], ledger["records"]) == (0, 4, 4)
     assert ledger["dlq"] == {"topic": "events-dlq", "offsets": [1]}
@@ -94,7 +94,7 @@ def test_a_batch_of_only_dead_letters_is_committed_past():
     task, events = make_task(committed=5, **DLQ)
     handle(task, [bad(5), bad(6)])
     assert events == [("dlq.letter", 5, "VALUE_CONVERTER"), ("dlq.letter", 6, "VALUE_CONVERTER"), commit(5),
-                      ("put_json", manifest(5)), ("dlq.commit", [5, 6], 7), *WATERMARK_WRITE]
+                      commit(5), ("put_json", manifest(5)), ("dlq.commit", [5, 6], 7), *WATERMARK_WRITE]
     assert task.storage.documents[manifest(5)]["files"] == []
     assert task.storage.documents[WATERMARK]["max_record_time"] is None
 
@@ -105,7 +105,7 @@ def test_errors_tolerance_none_stops_at_the_bad_record_and_commits_nothing_at_or
         handle(task, [good(0), good(1), bad(2), good(3)])
     assert (stopped.value.topic, stopped.value.partition, stopped.value.offset) == (TOPIC, PARTITION, 2)
     assert stopped.value.reason.startswith("value is not valid JSON")
-    assert [e for e in events if e[0] in ("put", "commit")] == [("put", key(0)), commit(2)]
+    assert [e for e in events if e[0] in ("put", "commit")] == [commit(0), ("put", key(0)), commit(0), commit(2)]
     assert pq.read_table(io.BytesIO(task.storage.objects[key(0)]))["_kafka_offset"].to_pylist() == [0, 1]
 
 
@@ -114,7 +114,8 @@ def test_errors_tolerance_none_commits_the_good_records_before_the_bad_one():
     with pytest.raises(SinkStopped) as stopped:
         handle(task, [good(0), bad(1), good(2)])
     assert stopped.value.offset == 1
-    assert events == [("put", key(0)), index(0), ("put_json", manifest(0)), commit(1), *WATERMARK_WRITE]
+    assert events == [commit(0), ("put", key(0)), commit(0), index(0), ("put_json", manifest(0)), commit(1),
+                      *WATERMARK_WRITE]
     assert (writer(task).state.count, writer(task).committed) == (0, 1)
 
 
@@ -126,16 +127,18 @@ def test_scheduled_rotation_uploads_and_commits_once_the_wall_clock_passes_the_b
     assert events == []
     task.clock_ms.now = HOUR + 60_000
     rotate(task)
-    assert events == [("put", key(0)), index(0), ("put_json", manifest(0)), commit(2), *WATERMARK_WRITE]
+    assert events == [commit(0), ("put", key(0)), commit(0), index(0), ("put_json", manifest(0)), commit(2),
+                      *WATERMARK_WRITE]
     rotate(task)
-    assert len(events) == 6  # nothing open, nothing more
+    assert len(events) == 8  # nothing open, nothing more
 
 
 def test_revoke_uploads_and_commits_the_open_files():
     task, events = make_task()
     handle(task, [good(0), good(1)])
     task.close([TopicPartition(TOPIC, PARTITION)])
-    assert events == [("put", key(0)), index(0), ("put_json", manifest(0)), commit(2), *WATERMARK_WRITE]
+    assert events == [commit(0), ("put", key(0)), commit(0), index(0), ("put_json", manifest(0)), commit(2),
+                      *WATERMARK_WRITE]
     assert task.writers == {}
 
 

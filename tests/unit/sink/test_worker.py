@@ -172,7 +172,8 @@ def test_shutdown_uploads_and_commits_the_open_files():
     worker, events = make_worker()
     worker.consumer.polls.append([good(0), good(1)])
     worker.run()  # the fake consumer sets the stop once its polls are used up
-    assert events == [("put", key(0)), index(0), ("put_json", manifest(0)), commit(2), *WATERMARK_WRITE]
+    assert events == [commit(0), ("put", key(0)), commit(0), index(0), ("put_json", manifest(0)), commit(2),
+                      *WATERMARK_WRITE]
     assert worker.task.writers == {}  # closing the consumer revoked the partition
 
 
@@ -229,3 +230,13 @@ def test_a_worker_is_built_with_the_factorys_clients_shared_by_the_task():
     worker = build_worker(sink_config(), 1, threading.Event(), "host-a", clients=clients)
     assert asked == [(1, "host-a")] and worker.consumer is worker.task.consumer and worker.task_id == 1
     assert worker.task.committer.transactional_id == "s3-sink-host-a-1"  # stable: a restart fences its predecessor
+
+
+def test_a_round_in_flight_when_its_partition_is_lost_writes_no_manifest():
+    worker, events = make_worker()
+    release = gate_uploads(worker.task)
+    poll(worker, [good(0), good(1), good(2)])  # a first round: ownership proven, its file uploading
+    threading.Timer(0.2, release.set).start()
+    worker.consumer.rebalance("lost", [TP])  # the callback waits for the upload, then drops the round
+    assert events == [commit(0), ("put", key(0))]
+    assert (worker.rewind_needed, worker.task.writers, worker.task.committer.in_flight) == (True, {}, None)
